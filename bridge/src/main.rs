@@ -1,0 +1,43 @@
+//! The `bridge` command line.
+
+use clap::{Parser, Subcommand};
+
+/// The native side of Py-Commerce.
+#[derive(Debug, Parser)]
+#[command(name = "bridge", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Applies the pending database migrations (safe to run repeatedly).
+    Migrate {
+        /// Postgres URL; use `?sslmode=disable` for a local server reached by IP.
+        #[arg(
+            long,
+            env = "SPIN_VARIABLE_DB_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
+        )]
+        database_url: String,
+        /// Create the database first when it does not exist.
+        #[arg(long)]
+        create_database: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    kit::log::init_with_level(tracing::Level::INFO);
+    match Cli::parse().command {
+        Command::Migrate { database_url, create_database } => {
+            if create_database && bridge::migrate::create_database(&database_url).await? {
+                tracing::info!("database created");
+            }
+            let applied = bridge::migrate::run(&database_url).await?;
+            tracing::info!(count = applied.len(), applied = ?applied, "migrations applied");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,201 @@
+//! # gateway — the public entry point of Py-Commerce
+//!
+//! The only component with a public route (`/...`). For every request it:
+//! 1. takes the client's `x-request-id` (if well formed) or makes one, and returns it;
+//! 2. answers CORS preflights from the allow-list and decorates allowed cross-origin responses;
+//! 3. refuses unsafe paths (dot segments, anything under `internal`) and bodies over the limit (413);
+//! 4. verifies the bearer token (EdDSA JWT, [`kit::jwt`]) where the route needs one;
+//! 5. forwards to the owning component by service chaining, with client-sent identity headers replaced by the
+//!    verified `x-pc-user-id` / `x-pc-role`;
+//! 6. writes one JSON access-log line.
+//!
+//! ## Layout
+//! - [`routes`]: the public route table — which component owns a path and who may call it.
+//! - [`proxy`]: building the forwarded request and cleaning the upstream response.
+//! - [`cors`]: the CORS policy.
+//! - [`health`]: `GET /health`, the aggregated health of every service.
+//! - [`error`]: the gateway's error type and its one mapping to problem responses.
+
+pub mod cors;
+pub mod error;
+pub mod health;
+pub mod proxy;
+pub mod routes;
+
+use std::time::{Duration, Instant};
+
+use http::{header, HeaderValue, Method, StatusCode};
+use kit::config::ConfigError;
+use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
+use kit::identity::Identity;
+use kit::jwt::{bearer_token, PublicKey, Verifier};
+use kit::{Ctx, Problem, Request, Response, Upstream};
+
+use crate::cors::Cors;
+use crate::error::Error;
+use crate::routes::Access;
+
+/// Default request body limit (1 MiB).
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The gateway.
+#[derive(Debug)]
+pub struct Service {
+    verifier: Verifier,
+    cors: Cors,
+    upstream: Upstream,
+    max_body_bytes: usize,
+    upstream_timeout: Duration,
+    health_timeout: Duration,
+}
+
+impl Service {
+    /// Builds the gateway from its variables.
+    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+        let config = &ctx.config;
+        let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
+        let mut keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
+            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
+        if let Some(extra) = config.get("jwt_additional_public_keys")? {
+            keys.extend(
+                PublicKey::all_from_pems(&extra)
+                    .map_err(|error| invalid("jwt_additional_public_keys", error.to_string()))?,
+            );
+        }
+        let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
+            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
+        Ok(Self {
+            verifier,
+            cors: Cors::new(config.get("cors_allowed_origins")?.as_deref().unwrap_or("")),
+            upstream: ctx.upstream.clone(),
+            max_body_bytes: config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)?,
+            upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
+            health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
+        })
+    }
+
+    /// Handles one public request.
+    pub async fn handle(&self, request: Request) -> Response {
+        let started = Instant::now();
+        let request_id = request_id_for(&request);
+        let method = request.method().clone();
+        let path = request.uri().path().to_owned();
+        let origin = header_str(request.headers(), header::ORIGIN.as_str()).map(str::to_owned);
+
+        let (mut response, outcome) = match self.dispatch(request, &request_id).await {
+            Ok((response, outcome)) => (response, outcome),
+            Err(error) => (Problem::from(error).into_response(), Outcome::default()),
+        };
+
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(X_REQUEST_ID, value);
+        }
+        if let Some(origin) = &origin {
+            self.cors.decorate(origin, response.headers_mut());
+        }
+        tracing::info!(
+            target: "access",
+            method = %method,
+            path = %path,
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            request_id = %request_id,
+            user_id = outcome.user_id.as_deref(),
+            component = outcome.component,
+            "request"
+        );
+        response
+    }
+
+    async fn dispatch(&self, request: Request, request_id: &str) -> Result<(Response, Outcome), Error> {
+        if let Some(preflight) = self.cors.preflight(&request)? {
+            return Ok((preflight, Outcome::default()));
+        }
+        routes::check_path(request.uri().path())?;
+        self.check_body(&request)?;
+
+        let path = request.uri().path();
+        if path == "/health" || path == "/health/live" {
+            if request.method() != Method::GET && request.method() != Method::HEAD {
+                return Err(Error::MethodNotAllowed(vec![Method::GET, Method::HEAD]));
+            }
+            let response = if path == "/health" {
+                health::aggregate(&self.upstream, request_id, self.health_timeout).await
+            } else {
+                kit::http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
+            };
+            return Ok((response, Outcome::default()));
+        }
+
+        let route = routes::find(path).ok_or(Error::NotFound)?;
+        let identity = self.identify(&request)?;
+        match (route.access, &identity) {
+            (Access::Authenticated, None) => return Err(Error::Unauthenticated),
+            (Access::PublicReads, None) if !is_read(request.method()) => return Err(Error::Unauthenticated),
+            _ => {}
+        }
+
+        let outcome = Outcome {
+            user_id: identity.as_ref().map(|identity| identity.user_id.clone()),
+            component: Some(route.component),
+        };
+        let forwarded = proxy::forward_request(request, identity.as_ref(), request_id)?;
+        let response =
+            self.upstream.send(route.component, forwarded, self.upstream_timeout).await.map_err(Error::Upstream)?;
+        Ok((proxy::clean_response(response), outcome))
+    }
+
+    /// The verified identity of the bearer token, `None` without an `Authorization` header, and 401 for a
+    /// header that is present but not a valid bearer token (on every route: a bad token is never ignored).
+    fn identify(&self, request: &Request) -> Result<Option<Identity>, Error> {
+        let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+            return Ok(None);
+        };
+        let token = value.to_str().ok().and_then(bearer_token).ok_or(Error::MalformedAuthorization)?;
+        self.verifier.verify(token).map(Some).map_err(Error::InvalidToken)
+    }
+
+    /// 413 when the body (or its announced `Content-Length`) is over the limit, 400 for an unparsable length.
+    fn check_body(&self, request: &Request) -> Result<(), Error> {
+        let too_large = Error::TooLarge(self.max_body_bytes);
+        if request.extensions().get::<BodyOverLimit>().is_some() || request.body().len() > self.max_body_bytes {
+            return Err(too_large);
+        }
+        if let Some(length) = request.headers().get(header::CONTENT_LENGTH) {
+            let length: u64 = length
+                .to_str()
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+                .ok_or(Error::BadRequest("the Content-Length header is invalid"))?;
+            if length > self.max_body_bytes as u64 {
+                return Err(too_large);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What the access log records about the routing of a request.
+#[derive(Debug, Default)]
+struct Outcome {
+    user_id: Option<String>,
+    component: Option<&'static str>,
+}
+
+fn is_read(method: &Method) -> bool {
+    method == Method::GET || method == Method::HEAD
+}
+
+/// The client's request id when it is a sane token (`[A-Za-z0-9._:-]{1,128}`), else a new UUID v7.
+fn request_id_for(request: &Request) -> String {
+    header_str(request.headers(), X_REQUEST_ID)
+        .filter(|id| {
+            !id.is_empty()
+                && id.len() <= 128
+                && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+        })
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string())
+}
+
+kit::spin_component!(Service);

@@ -1,0 +1,56 @@
+//! # products — the catalog and its cached listings
+//!
+//! A private Spin component, reached only through the gateway (service chaining); its data lives in the
+//! `catalog` Postgres schema.
+//!
+//! ## Layout
+//! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
+//!
+//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+
+use http::Method;
+use kit::cache::Cache;
+use kit::config::ConfigError;
+use kit::db::Db;
+use kit::router::Router;
+use kit::{health, Ctx, Request, Response};
+
+const SERVICE: &str = "products";
+
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    Health,
+}
+
+fn routes() -> Router<Route> {
+    Router::new().route(Method::GET, "/health", Route::Health)
+}
+
+/// The products service.
+#[derive(Debug)]
+pub struct Service {
+    db: Db,
+    cache: Cache,
+    routes: Router<Route>,
+}
+
+impl Service {
+    /// Builds the service from its variables.
+    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+        Ok(Self { db: Db::from_config(&ctx.config)?, cache: Cache::from_config(&ctx.config)?, routes: routes() })
+    }
+
+    /// Handles one request.
+    pub async fn handle(&self, request: Request) -> Response {
+        match self.routes.at(request.method(), request.uri().path()) {
+            Ok((Route::Health, _)) => {
+                let postgres = self.db.ping().await.map_err(|e| e.to_string());
+                let redis = self.cache.ping().await.map_err(|e| e.to_string());
+                health::report(SERVICE, vec![("postgres", postgres), ("redis", redis)])
+            }
+            Err(problem) => problem.into_response(),
+        }
+    }
+}
+
+kit::spin_component!(Service);

@@ -1,0 +1,87 @@
+//! Spin backend: `spin_sdk::redis` (fermyon:spin/redis@2.0.0). Commands without a dedicated host function
+//! (`SET .. EX`, `EXPIRE`, `TTL`, `PING`) go through `execute`.
+
+use std::cell::OnceCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
+
+use super::CacheError;
+
+#[derive(Clone)]
+pub(super) struct Cache {
+    url: Rc<str>,
+    connection: Rc<OnceCell<Connection>>,
+}
+
+impl Cache {
+    pub(super) fn connect(url: &str, _timeout: Duration) -> Result<Self, CacheError> {
+        Ok(Self { url: url.into(), connection: Rc::new(OnceCell::new()) })
+    }
+
+    fn connection(&self) -> Result<&Connection, CacheError> {
+        if let Some(connection) = self.connection.get() {
+            return Ok(connection);
+        }
+        let connection = Connection::open(&self.url).map_err(map_error)?;
+        Ok(self.connection.get_or_init(|| connection))
+    }
+
+    fn execute(&self, command: &str, args: Vec<RedisParameter>) -> Result<Vec<RedisResult>, CacheError> {
+        self.connection()?.execute(command, &args).map_err(map_error)
+    }
+
+    pub(super) async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, CacheError> {
+        self.connection()?.get(key).map_err(map_error)
+    }
+
+    pub(super) async fn set_ex(&self, key: &str, value: &[u8], ttl_secs: u64) -> Result<(), CacheError> {
+        let args = vec![
+            RedisParameter::Binary(key.as_bytes().to_vec()),
+            RedisParameter::Binary(value.to_vec()),
+            RedisParameter::Binary(b"EX".to_vec()),
+            RedisParameter::Int64(i64::try_from(ttl_secs).unwrap_or(i64::MAX)),
+        ];
+        self.execute("SET", args).map(|_| ())
+    }
+
+    pub(super) async fn incr(&self, key: &str) -> Result<i64, CacheError> {
+        self.connection()?.incr(key).map_err(map_error)
+    }
+
+    pub(super) async fn expire(&self, key: &str, ttl_secs: u64) -> Result<bool, CacheError> {
+        let args = vec![
+            RedisParameter::Binary(key.as_bytes().to_vec()),
+            RedisParameter::Int64(i64::try_from(ttl_secs).unwrap_or(i64::MAX)),
+        ];
+        Ok(int_reply(&self.execute("EXPIRE", args)?)? == 1)
+    }
+
+    pub(super) async fn ttl(&self, key: &str) -> Result<i64, CacheError> {
+        int_reply(&self.execute("TTL", vec![RedisParameter::Binary(key.as_bytes().to_vec())])?)
+    }
+
+    pub(super) async fn del(&self, key: &str) -> Result<bool, CacheError> {
+        Ok(self.connection()?.del(&[key.to_owned()]).map_err(map_error)? > 0)
+    }
+
+    pub(super) async fn ping(&self) -> Result<(), CacheError> {
+        match self.execute("PING", Vec::new())?.first() {
+            Some(RedisResult::Status(status)) if status == "PONG" => Ok(()),
+            Some(RedisResult::Binary(bytes)) if bytes == b"PONG" => Ok(()),
+            other => Err(CacheError::Reply(format!("{other:?}"))),
+        }
+    }
+}
+
+fn int_reply(results: &[RedisResult]) -> Result<i64, CacheError> {
+    match results.first() {
+        Some(RedisResult::Int64(value)) => Ok(*value),
+        other => Err(CacheError::Reply(format!("{other:?}"))),
+    }
+}
+
+fn map_error(error: RedisError) -> CacheError {
+    CacheError::Unavailable(error.to_string())
+}

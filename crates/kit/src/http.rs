@@ -1,0 +1,204 @@
+//! Request/response types and the extraction helpers every handler uses.
+//!
+//! Handlers take a fully buffered [`Request`] and return a [`Response`]; both hosts (Spin and devhost) buffer
+//! the body before the handler runs. Every malformed input becomes a [`Problem`] with a 4xx status here, so
+//! handlers never see half-parsed data.
+
+use bytes::Bytes;
+use http::{header, HeaderMap, HeaderValue, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::problem::{FieldError, Problem};
+
+/// A buffered HTTP request, as every component handler receives it.
+pub type Request = http::Request<Bytes>;
+/// A buffered HTTP response, as every component handler returns it.
+pub type Response = http::Response<Bytes>;
+
+/// Request id, generated or propagated by the gateway and returned to the client.
+pub const X_REQUEST_ID: &str = "x-request-id";
+/// Verified user id, set by the gateway only (client-sent values are stripped).
+pub const X_PC_USER_ID: &str = "x-pc-user-id";
+/// Verified role, set by the gateway only.
+pub const X_PC_ROLE: &str = "x-pc-role";
+/// Client address as seen by the gateway, forwarded to services (rate limiting).
+pub const X_PC_CLIENT_ADDR: &str = "x-pc-client-addr";
+/// Prefix of every header the gateway owns; any client-sent header with it is dropped.
+pub const PC_HEADER_PREFIX: &str = "x-pc-";
+/// Header Spin sets on incoming requests with the client's socket address.
+pub const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
+/// Header Spin sets with the path below the component's route (the whole path for a private component).
+pub const SPIN_PATH_INFO: &str = "spin-path-info";
+
+/// Marker extension: the host stopped reading the body because it exceeded this many bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyOverLimit(pub usize);
+
+/// A JSON response with the given status.
+pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => {
+            let mut response = http::Response::new(Bytes::from(body));
+            *response.status_mut() = status;
+            response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            response
+        }
+        Err(error) => {
+            tracing::error!(%error, "response serialisation failed");
+            Problem::internal().into_response()
+        }
+    }
+}
+
+/// An empty response with the given status.
+pub fn empty(status: StatusCode) -> Response {
+    let mut response = http::Response::new(Bytes::new());
+    *response.status_mut() = status;
+    response
+}
+
+/// A header value as text, if present and visible ASCII.
+pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|value| value.to_str().ok())
+}
+
+/// Whether the content type is JSON (`application/json` or any `+json` suffix type), parameters ignored.
+pub fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = header_str(headers, header::CONTENT_TYPE.as_str()) else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parses a JSON request body into `T`.
+///
+/// - not JSON content type → 415
+/// - empty body, syntax error, trailing data, too deep → 400
+/// - wrong type, missing or unknown field (use `#[serde(deny_unknown_fields)]` on write DTOs) → 422 with the
+///   JSON path of the offending field
+pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+    if let Some(BodyOverLimit(limit)) = request.extensions().get::<BodyOverLimit>() {
+        return Err(Problem::payload_too_large(*limit));
+    }
+    if !is_json_content_type(request.headers()) {
+        return Err(Problem::unsupported_media_type("application/json"));
+    }
+    parse_json_bytes(request.body())
+}
+
+/// Parses JSON bytes into `T` with the error mapping of [`parse_json`].
+pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Problem::bad_request("the request body is empty; a JSON document is expected"));
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        if inner.classify() == serde_json::error::Category::Data {
+            let field = if path == "." { "body".to_owned() } else { path };
+            Problem::validation(vec![FieldError::new(field, without_position(&inner))])
+        } else {
+            Problem::bad_request(format!("malformed JSON: {}", without_position(&inner)))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|error| Problem::bad_request(format!("malformed JSON: {}", without_position(&error))))?;
+    Ok(value)
+}
+
+/// Parses the query string into `T` (use `#[serde(deny_unknown_fields)]` to reject unknown parameters); any
+/// error is a 400 naming the parameter when it can.
+pub fn parse_query<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
+    let query = request.uri().query().unwrap_or("");
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let field = error.path().to_string();
+        let message = error.into_inner().to_string();
+        Problem::bad_request("invalid query parameters")
+            .with_errors(vec![FieldError::new(if field == "." { "query".to_owned() } else { field }, message)])
+    })
+}
+
+/// serde_json appends "at line X column Y"; clients get the message without it (the path says where).
+fn without_position(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match text.rfind(" at line ") {
+        Some(index) => text[..index].to_owned(),
+        None => text,
+    }
+}
+
+/// The request id the gateway assigned, if any.
+pub fn request_id(request: &Request) -> Option<&str> {
+    header_str(request.headers(), X_REQUEST_ID)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct NewThing {
+        name: String,
+        quantity: u16,
+    }
+
+    fn json_request(body: &str) -> Request {
+        http::Request::builder()
+            .header("content-type", "application/json; charset=utf-8")
+            .body(Bytes::from(body.to_owned()))
+            .unwrap()
+    }
+
+    fn status_of(body: &str) -> u16 {
+        parse_json::<NewThing>(&json_request(body)).unwrap_err().status
+    }
+
+    #[test]
+    fn malformed_json_is_400_and_bad_fields_are_422() {
+        assert_eq!(status_of("{"), 400);
+        assert_eq!(status_of(""), 400);
+        assert_eq!(status_of(r#"{"name":"a","quantity":1} trailing"#), 400);
+        let deep = json_request(&"[".repeat(10_000));
+        assert_eq!(parse_json::<serde_json::Value>(&deep).unwrap_err().status, 400);
+        assert_eq!(status_of(r#"{"name":"a","quantity":"many"}"#), 422);
+        assert_eq!(status_of(r#"{"name":"a","quantity":70000}"#), 422);
+        assert_eq!(status_of(r#"{"name":"a","quantity":1,"role":"admin"}"#), 422);
+        assert_eq!(status_of(r#"{"name":"a"}"#), 422);
+    }
+
+    #[test]
+    fn field_errors_name_the_path_without_line_numbers() {
+        let problem = parse_json::<NewThing>(&json_request(r#"{"name":"a","quantity":-1}"#)).unwrap_err();
+        assert_eq!(problem.errors[0].field, "quantity");
+        assert!(!problem.errors[0].message.contains("line"));
+    }
+
+    #[test]
+    fn non_json_content_type_is_415() {
+        let request =
+            http::Request::builder().header("content-type", "text/plain").body(Bytes::from_static(b"{}")).unwrap();
+        assert_eq!(parse_json::<NewThing>(&request).unwrap_err().status, 415);
+    }
+
+    #[test]
+    fn query_errors_are_400() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Paging {
+            limit: Option<u8>,
+        }
+        let request = |uri: &str| http::Request::builder().uri(uri).body(Bytes::new()).unwrap();
+        assert!(parse_query::<Paging>(&request("/x?limit=5")).is_ok());
+        assert_eq!(parse_query::<Paging>(&request("/x?limit=abc")).unwrap_err().status, 400);
+        assert_eq!(parse_query::<Paging>(&request("/x?limit=999")).unwrap_err().status, 400);
+        assert_eq!(parse_query::<Paging>(&request("/x?other=1")).unwrap_err().status, 400);
+    }
+}

@@ -1,0 +1,51 @@
+//! # kit — the shared library of the Py-Commerce components
+//!
+//! Every component is plain Rust over the `http` crate types, so it runs natively (tests, `devhost`) and as a
+//! Spin component (`wasm32-wasip2`). Everything that touches the outside world goes through a port defined
+//! here, and each port keeps its two backends side by side: `spin.rs` (wasm32, `spin_sdk`) and `native.rs`
+//! (tokio-postgres, redis, in-process chaining).
+//!
+//! ## Layout
+//! - [`problem`]: RFC 9457 `application/problem+json` errors — the only error shape a client ever sees.
+//! - [`http`]: request/response aliases, JSON body and query extraction (every malformed input is a 4xx),
+//!   header names shared by the gateway and the services.
+//! - [`router`]: a small method + path router with `{param}` segments.
+//! - [`config`]: settings lookup — Spin variables on wasm32, devhost-resolved values or
+//!   `SPIN_VARIABLE_<NAME>` natively.
+//! - [`jwt`]: access-token verification (EdDSA only, `kid`, `iss`/`aud`/`exp`/`iat`/`sub`/`typ`) and key ids.
+//! - [`identity`]: the verified caller identity the gateway forwards to the private services.
+//! - [`db`], [`cache`], [`upstream`]: the Postgres, Redis and service-chaining ports.
+//! - [`health`]: the `/health` report shape shared by every service.
+//! - [`log`]: structured JSON logs.
+//! - [`spin_component!`]: the Spin entry point macro.
+//! - [`spin_host`] (wasm32 only): what the thin Spin entry points share.
+//! - [`Ctx`]: what a component is built from (variables and service chaining).
+
+pub mod cache;
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod http;
+pub mod identity;
+pub mod jwt;
+pub mod log;
+pub mod problem;
+pub mod router;
+mod spin_entry_macro;
+#[cfg(target_arch = "wasm32")]
+pub mod spin_host;
+pub mod upstream;
+
+pub use crate::http::{Request, Response};
+pub use config::Config;
+pub use upstream::Upstream;
+
+/// What a component is built from, on either host: its variables and a way to call other components.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    /// The component's variables.
+    pub config: Config,
+    /// Service chaining to the other components.
+    pub upstream: Upstream,
+}
+pub use problem::{FieldError, Problem};

@@ -1,0 +1,22 @@
+//! The Spin entry point every component declares with [`spin_component!`](crate::spin_component).
+
+/// Declares the Spin HTTP entry point (wasm32 only) of a component whose service type has
+/// `fn new(&kit::Ctx) -> Result<Self, kit::config::ConfigError>` and `async fn handle(&self, kit::Request)
+/// -> kit::Response`. The service is built per request, as Spin instantiates a component per request.
+#[macro_export]
+macro_rules! spin_component {
+    ($service:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        #[::spin_sdk::http_component]
+        async fn spin_entry(incoming: ::spin_sdk::http::IncomingRequest) -> $crate::Response {
+            let (request, ctx) = match $crate::spin_host::prepare(incoming).await {
+                Ok(prepared) => prepared,
+                Err(response) => return response,
+            };
+            match <$service>::new(&ctx) {
+                Ok(service) => service.handle(request).await,
+                Err(error) => $crate::spin_host::misconfigured(&error),
+            }
+        }
+    };
+}
