@@ -30,6 +30,7 @@ use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
 use kit::jwt::{bearer_token, PublicKey, Verifier};
 use kit::{Ctx, Problem, Request, Response, Upstream};
+use tracing::Instrument;
 
 use crate::cors::Cors;
 use crate::error::Error;
@@ -82,7 +83,8 @@ impl Service {
         let path = request.uri().path().to_owned();
         let origin = header_str(request.headers(), header::ORIGIN.as_str()).map(str::to_owned);
 
-        let (mut response, outcome) = match self.dispatch(request, &request_id).await {
+        let span = tracing::info_span!("gateway", request_id = %request_id);
+        let (mut response, outcome) = match self.dispatch(request, &request_id).instrument(span).await {
             Ok((response, outcome)) => (response, outcome),
             Err(error) => (Problem::from(error).into_response(), Outcome::default()),
         };

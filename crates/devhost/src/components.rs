@@ -6,6 +6,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use kit::config::ConfigError;
 use kit::{Ctx, Problem, Request, Response};
+use tracing::Instrument;
 
 /// A component's request handler.
 pub type Handler = Arc<dyn Fn(Request) -> BoxFuture<'static, Response> + Send + Sync>;
@@ -36,6 +37,7 @@ pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
             let component = id.to_owned();
             let handler: Handler = Arc::new(move |request| {
                 let service = Arc::clone(&service);
+                let span = kit::log::request_span(&component, &request);
                 let component = component.clone();
                 async move {
                     match std::panic::AssertUnwindSafe(service.handle(request)).catch_unwind().await {
@@ -46,6 +48,7 @@ pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
                         }
                     }
                 }
+                .instrument(span)
                 .boxed()
             });
             handler

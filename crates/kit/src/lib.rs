@@ -49,3 +49,5 @@ pub struct Ctx {
     pub upstream: Upstream,
 }
 pub use problem::{FieldError, Problem};
+/// Re-exported for [`spin_component!`].
+pub use tracing;

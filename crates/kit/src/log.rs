@@ -17,9 +17,15 @@ pub fn init_with_level(level: Level) {
     let _already_installed = tracing_subscriber::fmt()
         .json()
         .flatten_event(true)
-        .with_current_span(false)
+        .with_current_span(true)
         .with_span_list(false)
         .with_ansi(false)
         .with_max_level(level)
         .try_init();
+}
+
+/// The span every request runs in, so each log line carries the component and the request id.
+pub fn request_span(component: &str, request: &crate::Request) -> tracing::Span {
+    let request_id = crate::http::request_id(request).unwrap_or("");
+    tracing::info_span!("request", component, request_id)
 }

@@ -49,14 +49,7 @@ pub struct Problem {
 impl Problem {
     /// A problem of kind `slug` with the given status and title.
     pub fn new(status: StatusCode, slug: &'static str, title: &'static str) -> Self {
-        Self {
-            slug,
-            title,
-            status: status.as_u16(),
-            detail: None,
-            errors: Vec::new(),
-            headers: Vec::new(),
-        }
+        Self { slug, title, status: status.as_u16(), detail: None, errors: Vec::new(), headers: Vec::new() }
     }
 
     /// Adds the occurrence-specific explanation.

@@ -13,10 +13,14 @@ macro_rules! spin_component {
                 Ok(prepared) => prepared,
                 Err(response) => return response,
             };
-            match <$service>::new(&ctx) {
-                Ok(service) => service.handle(request).await,
-                Err(error) => $crate::spin_host::misconfigured(&error),
-            }
+            let span = $crate::log::request_span(env!("CARGO_PKG_NAME"), &request);
+            let serve = async move {
+                match <$service>::new(&ctx) {
+                    Ok(service) => service.handle(request).await,
+                    Err(error) => $crate::spin_host::misconfigured(&error),
+                }
+            };
+            $crate::tracing::Instrument::instrument(serve, span).await
         }
     };
 }

@@ -1,1 +1,281 @@
-fn main() {}
+//! # wasm-check — will these components run on Spin?
+//!
+//! For every component `source` in `spin.toml` (or the files given), it:
+//! 1. compiles the component with wasmtime 47, the engine Spin 4.0.2 embeds, so a component that engine
+//!    cannot compile fails here rather than at `spin up`;
+//! 2. checks each import is an interface the Spin 4.0 host provides ([`SPIN_PROVIDED`]): WASI 0.2.0–0.2.12,
+//!    `fermyon:spin/*@2.0.0`, `spin:postgres/postgres@3.0.0|4.0.0`, `spin:sqlite`, `wasi:keyvalue`,
+//!    `wasi:config` — anything else (a WASI 0.3 import, a stray custom interface) fails;
+//! 3. links it the way Spin does for WASI: wasmtime-wasi 47's WASI 0.2 and wasi-http implementations, so
+//!    every WASI import is type-checked against the real host (Spin's own interfaces are stubbed: their names
+//!    were checked in step 2);
+//! 4. checks it exports `wasi:http/incoming-handler@0.2.x`, which Spin's HTTP trigger calls.
+//!
+//! Exit status 1 lists every problem found.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::Parser;
+use serde::Deserialize;
+use wasmtime::component::types::ComponentItem;
+use wasmtime::component::{Component, Linker, ResourceTable, ResourceType};
+use wasmtime::{Config, Engine};
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::p2::bindings::http::types::ErrorCode;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::p2::types::{HostFutureIncomingResponse, OutgoingRequestConfig};
+use wasmtime_wasi_http::p2::{HttpResult, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+use wasmtime_wasi_http::WasiHttpCtx;
+
+/// Host state the WASI linker functions are typed over (never instantiated here).
+struct Host {
+    wasi: WasiCtx,
+    http: WasiHttpCtx,
+    outbound: NoOutbound,
+    table: ResourceTable,
+}
+
+/// The check never runs a component, so outbound requests are simply denied.
+struct NoOutbound;
+
+impl WasiHttpHooks for NoOutbound {
+    fn send_request(
+        &mut self,
+        _request: hyper::Request<HyperOutgoingBody>,
+        _config: OutgoingRequestConfig,
+    ) -> HttpResult<HostFutureIncomingResponse> {
+        Err(ErrorCode::HttpRequestDenied.into())
+    }
+}
+
+impl WasiView for Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.outbound }
+    }
+}
+
+/// Interfaces the Spin 4.0 host provides to a component, as `package/interface` with the versions allowed.
+const SPIN_PROVIDED: &[(&str, &[&str])] = &[
+    ("wasi:cli/", WASI_0_2),
+    ("wasi:clocks/", WASI_0_2),
+    ("wasi:filesystem/", WASI_0_2),
+    ("wasi:io/", WASI_0_2),
+    ("wasi:random/", WASI_0_2),
+    ("wasi:sockets/", WASI_0_2),
+    ("wasi:http/types", WASI_0_2),
+    ("wasi:http/outgoing-handler", WASI_0_2),
+    ("fermyon:spin/", &["2.0.0"]),
+    ("spin:postgres/postgres", &["3.0.0", "4.0.0"]),
+    ("spin:sqlite/sqlite", &["3.0.0"]),
+    ("wasi:keyvalue/", &["0.2.0-draft2"]),
+    ("wasi:config/store", &["0.2.0-draft-2024-09-27"]),
+];
+/// WASI 0.2 releases up to the one wasmtime-wasi 47 implements (0.2.12); Rust's std imports the newest.
+const WASI_0_2: &[&str] = &[
+    "0.2.0", "0.2.1", "0.2.2", "0.2.3", "0.2.4", "0.2.5", "0.2.6", "0.2.7", "0.2.8", "0.2.9", "0.2.10", "0.2.11",
+    "0.2.12",
+];
+
+/// Checks Spin components.
+#[derive(Debug, Parser)]
+#[command(name = "wasm-check")]
+struct Cli {
+    /// The manifest whose component sources are checked (when no files are given).
+    #[arg(long, default_value = "spin.toml")]
+    manifest: PathBuf,
+    /// Component files to check instead of the manifest's.
+    files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    component: std::collections::BTreeMap<String, ManifestComponent>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestComponent {
+    source: String,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let files = if cli.files.is_empty() { manifest_sources(&cli.manifest)? } else { cli.files };
+    let (engine, linker) = spin_like_host()?;
+    let mut failures = 0;
+    for file in &files {
+        match check(&engine, &linker, file) {
+            Ok(imports) => println!("ok   {} ({imports} imports, all provided by Spin)", file.display()),
+            Err(error) => {
+                failures += 1;
+                println!("FAIL {}: {error:#}", file.display());
+            }
+        }
+    }
+    if failures > 0 {
+        bail!("{failures} of {} components would not run on Spin", files.len());
+    }
+    println!("{} passed, 0 failed", files.len());
+    Ok(())
+}
+
+/// The engine and the WASI linker, set up as Spin's.
+fn spin_like_host() -> anyhow::Result<(Engine, Linker<Host>)> {
+    let engine = Engine::new(&Config::new())?;
+    let mut linker: Linker<Host> = Linker::new(&engine);
+    wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_sync(&mut linker)?;
+    Ok((engine, linker))
+}
+
+fn manifest_sources(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
+    let manifest: Manifest = toml::from_str(&text).context("parse the manifest")?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    Ok(manifest.component.values().map(|component| base.join(&component.source)).collect())
+}
+
+/// Compiles `file` and checks its imports and exports; returns the number of imports.
+fn check(engine: &Engine, wasi: &Linker<Host>, file: &Path) -> anyhow::Result<usize> {
+    let bytes = std::fs::read(file).with_context(|| "read the component (was it built for wasm32-wasip2?)")?;
+    check_bytes(engine, wasi, &bytes)
+}
+
+fn check_bytes(engine: &Engine, wasi: &Linker<Host>, bytes: &[u8]) -> anyhow::Result<usize> {
+    let component =
+        Component::from_binary(engine, bytes).map_err(anyhow::Error::from).context("wasmtime 47 cannot compile it")?;
+    let ty = component.component_type();
+    let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
+    let unknown: Vec<&String> = imports.iter().filter(|name| !is_provided(name)).collect();
+    if !unknown.is_empty() {
+        bail!("imports that Spin does not provide: {unknown:?}");
+    }
+    let mut linker = wasi.clone();
+    stub_spin_interfaces(engine, &mut linker, &component)?;
+    linker
+        .instantiate_pre(&component)
+        .map_err(anyhow::Error::from)
+        .context("its WASI imports do not link against wasmtime-wasi 47")?;
+    let exports_handler = ty.exports(engine).any(|(name, item)| {
+        matches!(item.ty, ComponentItem::ComponentInstance(_))
+            && name.strip_prefix("wasi:http/incoming-handler@").is_some_and(|version| WASI_0_2.contains(&version))
+    });
+    if !exports_handler {
+        bail!("does not export wasi:http/incoming-handler@0.2.x");
+    }
+    Ok(imports.len())
+}
+
+/// Interfaces wasmtime-wasi implements; the linker defines them for real.
+const WASMTIME_WASI: &[&str] =
+    &["wasi:cli/", "wasi:clocks/", "wasi:filesystem/", "wasi:io/", "wasi:random/", "wasi:sockets/", "wasi:http/"];
+
+/// A placeholder for the resources of Spin's own interfaces.
+struct SpinResource;
+
+/// Defines Spin's own interfaces (Postgres, Redis, variables, ...) as stubs so the component links; their
+/// names were already checked against [`SPIN_PROVIDED`]. WASI interfaces are left to the real linker.
+fn stub_spin_interfaces(engine: &Engine, linker: &mut Linker<Host>, component: &Component) -> anyhow::Result<()> {
+    for (name, item) in component.component_type().imports(engine) {
+        if WASMTIME_WASI.iter().any(|prefix| name.starts_with(prefix)) {
+            continue;
+        }
+        let ComponentItem::ComponentInstance(instance) = item.ty else {
+            bail!("import `{name}` is not an interface");
+        };
+        let mut stub = linker.instance(name).map_err(anyhow::Error::from)?;
+        for (export, item) in instance.exports(engine) {
+            match item.ty {
+                ComponentItem::ComponentFunc(_) => stub
+                    .func_new(export, |_, _, _, _| Err(wasmtime::Error::msg("stub of a Spin interface")))
+                    .map_err(anyhow::Error::from)?,
+                ComponentItem::Resource(_) => stub
+                    .resource(export, ResourceType::host::<SpinResource>(), |_, _| Ok(()))
+                    .map_err(anyhow::Error::from)?,
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether Spin provides the interface named `name` (`package:name/interface@version`).
+fn is_provided(name: &str) -> bool {
+    let Some((interface, version)) = name.split_once('@') else {
+        return false;
+    };
+    SPIN_PROVIDED.iter().any(|(prefix, versions)| {
+        let matches = if prefix.ends_with('/') { interface.starts_with(prefix) } else { interface == *prefix };
+        matches && versions.contains(&version)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A component exporting an (empty) HTTP handler instance, with `imports` spliced in.
+    fn component(imports: &str, export_handler: bool) -> Vec<u8> {
+        let export = if export_handler {
+            r#"(instance $handler) (export "wasi:http/incoming-handler@0.2.6" (instance $handler))"#
+        } else {
+            ""
+        };
+        wat::parse_str(format!("(component {imports} {export})")).unwrap()
+    }
+
+    fn verdict(bytes: &[u8]) -> Result<usize, String> {
+        let (engine, linker) = spin_like_host().unwrap();
+        check_bytes(&engine, &linker, bytes).map_err(|error| format!("{error:#}"))
+    }
+
+    #[test]
+    fn a_component_using_spin_and_wasi_interfaces_passes() {
+        let imports = r#"
+            (import "fermyon:spin/variables@2.0.0" (instance))
+            (import "wasi:clocks/monotonic-clock@0.2.6" (instance (export "now" (func (result u64)))))
+        "#;
+        assert_eq!(verdict(&component(imports, true)), Ok(2));
+    }
+
+    #[test]
+    fn an_interface_spin_does_not_provide_fails() {
+        let error = verdict(&component(r#"(import "pycommerce:bridge/catalog@0.1.0" (instance))"#, true));
+        assert!(error.unwrap_err().contains("pycommerce:bridge/catalog"));
+        let error = verdict(&component(r#"(import "wasi:http/types@0.3.0-rc-2026-01-06" (instance))"#, true));
+        assert!(error.is_err());
+    }
+
+    #[test]
+    fn a_wasi_import_with_the_wrong_type_fails_to_link() {
+        let imports =
+            r#"(import "wasi:clocks/monotonic-clock@0.2.6" (instance (export "now" (func (result string)))))"#;
+        assert!(verdict(&component(imports, true)).unwrap_err().contains("do not link"));
+    }
+
+    #[test]
+    fn a_component_without_the_http_handler_fails() {
+        assert!(verdict(&component("", false)).unwrap_err().contains("incoming-handler"));
+    }
+
+    #[test]
+    fn spin_interfaces_are_provided_and_others_are_not() {
+        assert!(is_provided("wasi:http/outgoing-handler@0.2.6"));
+        assert!(is_provided("wasi:io/streams@0.2.0"));
+        assert!(is_provided("fermyon:spin/variables@2.0.0"));
+        assert!(is_provided("spin:postgres/postgres@4.0.0"));
+        assert!(!is_provided("spin:postgres/postgres@5.0.0"));
+        assert!(!is_provided("wasi:http/types@0.3.0-rc-2026-01-06"));
+        assert!(!is_provided("wasi:http/handler@0.2.6"));
+        assert!(!is_provided("pycommerce:bridge/catalog@0.1.0"));
+        assert!(!is_provided("wasi:io/streams"));
+        assert!(is_provided("wasi:io/streams@0.2.12"));
+        assert!(!is_provided("wasi:io/streams@0.2.13"));
+    }
+}

@@ -1,1 +1,247 @@
+//! # e2e — the black-box HTTP suite
+//!
+//! [`spawn_app`] gives every test its own running system and a client for it:
+//! - with no settings it creates a fresh database (migrated with `bridge migrate`'s code), generates an
+//!   Ed25519 key pair for the test and starts devhost in process on a free port;
+//! - with `PYCOMMERCE_BASE_URL=http://host:port` it uses that system unchanged (e.g. `spin up`). Tests that
+//!   sign their own tokens then need the private key the system trusts: `PYCOMMERCE_JWT_PRIVATE_KEY_FILE`,
+//!   by default `.dev/keys/jwt_private.pem` as written by `scripts/run`.
+//!
+//! Environment: `PYCOMMERCE_TEST_DATABASE_URL` (admin URL for creating test databases, default
+//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_JWT_ISSUER`,
+//! `PYCOMMERCE_JWT_AUDIENCE` (external mode, defaults as in spin.toml).
 
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use kit::identity::Role;
+use kit::jwt::{generate_key_pair, now_secs, AccessClaims, Signer, ACCESS_TOKEN_TYPE};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// Issuer the spawned system trusts (the spin.toml default).
+pub const ISSUER: &str = "pycommerce";
+/// Audience the spawned system expects (the spin.toml default).
+pub const AUDIENCE: &str = "pycommerce-api";
+
+/// A running system under test and a client for it.
+pub struct App {
+    /// Base URL, without a trailing slash.
+    pub base_url: String,
+    /// HTTP client (no redirects followed, short timeouts).
+    pub client: reqwest::Client,
+    signer: Option<Signer>,
+    issuer: String,
+    audience: String,
+    spawned: Option<Spawned>,
+}
+
+struct Spawned {
+    host: devhost::Running,
+    database: String,
+    admin_url: String,
+}
+
+/// Starts (or connects to) the system under test.
+pub async fn spawn_app() -> App {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("http client");
+    match std::env::var("PYCOMMERCE_BASE_URL") {
+        Ok(base_url) => App {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            client,
+            signer: external_signer(),
+            issuer: std::env::var("PYCOMMERCE_JWT_ISSUER").unwrap_or_else(|_| ISSUER.to_owned()),
+            audience: std::env::var("PYCOMMERCE_JWT_AUDIENCE").unwrap_or_else(|_| AUDIENCE.to_owned()),
+            spawned: None,
+        },
+        Err(_) => spawn_devhost(client).await.expect("start devhost for the test"),
+    }
+}
+
+/// The workspace root (where spin.toml lives).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn external_signer() -> Option<Signer> {
+    let path = std::env::var("PYCOMMERCE_JWT_PRIVATE_KEY_FILE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| workspace_root().join(".dev/keys/jwt_private.pem"));
+    let pem = std::fs::read_to_string(path).ok()?;
+    Signer::from_pem(&pem).ok()
+}
+
+async fn spawn_devhost(client: reqwest::Client) -> anyhow::Result<App> {
+    let admin_url = std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned());
+    let database = format!("pc_e2e_{}", uuid::Uuid::new_v4().simple());
+    let database_url = database_url(&admin_url, &database)?;
+    bridge::migrate::create_database(&database_url).await.context("create the test database")?;
+    bridge::migrate::run(&database_url).await.context("migrate the test database")?;
+
+    let (private_pem, public_pem) = generate_key_pair()?;
+    let overrides = HashMap::from([
+        ("db_url".to_owned(), database_url),
+        ("jwt_public_key".to_owned(), public_pem),
+        ("jwt_issuer".to_owned(), ISSUER.to_owned()),
+        ("jwt_audience".to_owned(), AUDIENCE.to_owned()),
+        ("cors_allowed_origins".to_owned(), "https://shop.example.com".to_owned()),
+        ("log_level".to_owned(), "warn".to_owned()),
+    ]);
+    let host = devhost::start(devhost::Options {
+        manifest: workspace_root().join("spin.toml"),
+        listen: "127.0.0.1:0".parse()?,
+        overrides,
+    })
+    .await?;
+    Ok(App {
+        base_url: format!("http://{}", host.addr),
+        client,
+        signer: Some(Signer::from_pem(&private_pem)?),
+        issuer: ISSUER.to_owned(),
+        audience: AUDIENCE.to_owned(),
+        spawned: Some(Spawned { host, database, admin_url }),
+    })
+}
+
+fn database_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
+    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
+    let (server, _) = base.rsplit_once('/').context("admin url has no database name")?;
+    Ok(if query.is_empty() { format!("{server}/{database}") } else { format!("{server}/{database}?{query}") })
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        let Some(spawned) = self.spawned.take() else {
+            return;
+        };
+        drop(spawned.host);
+        // Drop the test database on a separate runtime: Drop cannot await.
+        let Spawned { database, admin_url, .. } = spawned;
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok((client, connection)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
+                    tokio::spawn(connection);
+                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A response read off a raw TCP exchange.
+#[derive(Debug)]
+pub struct RawResponse {
+    /// Status code.
+    pub status: u16,
+    /// Headers, names lowercased.
+    pub headers: Vec<(String, String)>,
+    /// Body as text.
+    pub body: String,
+}
+
+impl RawResponse {
+    /// The first value of header `name`.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+    }
+}
+
+impl App {
+    /// `base_url + path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// A request builder for `method path`.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path).send().await.expect("request failed")
+    }
+
+    /// Claims of a fresh access token for a new random user with `role`.
+    pub fn claims(&self, role: Role) -> AccessClaims {
+        let now = now_secs();
+        AccessClaims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub: uuid::Uuid::new_v4().to_string(),
+            exp: now + 900,
+            iat: now,
+            nbf: None,
+            jti: uuid::Uuid::new_v4().to_string(),
+            role,
+            typ: ACCESS_TOKEN_TYPE.to_owned(),
+        }
+    }
+
+    /// Signs `claims` with the key the system trusts. Panics with an explanation when no key is available.
+    pub fn sign(&self, claims: &AccessClaims) -> String {
+        let signer = self.signer.as_ref().expect(
+            "no signing key: against an external system set PYCOMMERCE_JWT_PRIVATE_KEY_FILE to the private key \
+             it trusts (scripts/run writes .dev/keys/jwt_private.pem)",
+        );
+        signer.sign(claims).expect("sign token")
+    }
+
+    /// A valid access token for a new random user with `role`.
+    pub fn token(&self, role: Role) -> String {
+        self.sign(&self.claims(role))
+    }
+
+    /// Sends `head` (request line and headers, `\r\n`-separated, without the blank line) and `body` over a
+    /// raw connection, for requests a well-behaved client library would refuse or normalise.
+    pub async fn raw(&self, head: &str, body: &[u8]) -> RawResponse {
+        let authority = self.base_url.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
+        let mut request = format!("{head}\r\nHost: {authority}\r\nConnection: close\r\n\r\n").into_bytes();
+        request.extend_from_slice(body);
+        stream.write_all(&request).await.expect("write");
+        let mut buffer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut buffer))
+            .await
+            .expect("raw response timed out")
+            .expect("read");
+        let text = String::from_utf8_lossy(&buffer);
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.split("\r\n");
+        let status = lines
+            .next()
+            .and_then(|line| line.split(' ').nth(1))
+            .and_then(|code| code.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+            .collect();
+        RawResponse { status, headers, body: body.to_owned() }
+    }
+}
+
+/// Asserts `response` is an RFC 9457 problem with `status`, and returns its body.
+pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_json::Value {
+    let actual = response.status().as_u16();
+    let content_type =
+        response.headers().get("content-type").and_then(|value| value.to_str().ok()).unwrap_or("").to_owned();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    assert_eq!(content_type, "application/problem+json", "body: {body}");
+    let problem: serde_json::Value = serde_json::from_str(&body).expect("problem body is JSON");
+    assert_eq!(problem["status"], status);
+    assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("urn:pycommerce:problem:")), "{problem}");
+    assert!(problem["title"].is_string(), "{problem}");
+    problem
+}

@@ -1,0 +1,3 @@
+//! The end-to-end suite: one binary, one module per area, every test on its own system (see `e2e::spawn_app`).
+
+mod gateway;
