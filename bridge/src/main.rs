@@ -25,6 +25,13 @@ enum Command {
         #[arg(long)]
         create_database: bool,
     },
+    /// Writes a development Ed25519 key pair for access tokens (`jwt_private.pem`, `jwt_public.pem`) into a
+    /// directory, unless one is already there. Never use these keys outside a developer machine.
+    Keygen {
+        /// Where to write the keys.
+        #[arg(long, default_value = ".dev/keys")]
+        dir: std::path::PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -37,6 +44,13 @@ async fn main() -> anyhow::Result<()> {
             }
             let applied = bridge::migrate::run(&database_url).await?;
             tracing::info!(count = applied.len(), applied = ?applied, "migrations applied");
+        }
+        Command::Keygen { dir } => {
+            if bridge::keys::write_dev_key_pair(&dir)? {
+                tracing::info!(dir = %dir.display(), "development key pair written");
+            } else {
+                tracing::info!(dir = %dir.display(), "development key pair already present");
+            }
         }
     }
     Ok(())

@@ -11,8 +11,9 @@
 use http::Method;
 use kit::config::ConfigError;
 use kit::db::Db;
+use kit::health::{self, Check};
 use kit::router::Router;
-use kit::{health, Ctx, Request, Response};
+use kit::{Ctx, Request, Response};
 
 const SERVICE: &str = "analytics";
 
@@ -41,7 +42,7 @@ impl Service {
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Response {
         match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => health::report(SERVICE, vec![("postgres", self.db.ping().await)]),
+            Ok((Route::Health, _)) => health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)]),
             Err(problem) => problem.into_response(),
         }
     }

@@ -12,8 +12,9 @@ use http::Method;
 use kit::cache::Cache;
 use kit::config::ConfigError;
 use kit::db::Db;
+use kit::health::{self, Check};
 use kit::router::Router;
-use kit::{health, Ctx, Request, Response};
+use kit::{Ctx, Request, Response};
 
 const SERVICE: &str = "products";
 
@@ -44,9 +45,12 @@ impl Service {
     pub async fn handle(&self, request: Request) -> Response {
         match self.routes.at(request.method(), request.uri().path()) {
             Ok((Route::Health, _)) => {
-                let postgres = self.db.ping().await.map_err(|e| e.to_string());
-                let redis = self.cache.ping().await.map_err(|e| e.to_string());
-                health::report(SERVICE, vec![("postgres", postgres), ("redis", redis)])
+                // The cache is an optimisation: without Redis the service still answers from Postgres.
+                let checks = vec![
+                    Check::required("postgres", self.db.ping().await),
+                    Check::optional("redis", self.cache.ping().await),
+                ];
+                health::report(SERVICE, checks)
             }
             Err(problem) => problem.into_response(),
         }

@@ -16,22 +16,42 @@ pub struct Report {
     pub checks: BTreeMap<String, String>,
 }
 
-/// Builds the response for `checks`: 200 when all passed, 503 otherwise. Failures are logged with their
-/// cause; the report only says `unavailable`.
-pub fn report<E: std::fmt::Display>(service: &str, checks: Vec<(&str, Result<(), E>)>) -> Response {
+/// One dependency check.
+#[derive(Debug)]
+pub struct Check {
+    name: &'static str,
+    required: bool,
+    error: Option<String>,
+}
+
+impl Check {
+    /// A dependency the service cannot work without (its database).
+    pub fn required<E: std::fmt::Display>(name: &'static str, result: Result<(), E>) -> Self {
+        Self { name, required: true, error: result.err().map(|error| error.to_string()) }
+    }
+
+    /// A dependency the service works without, only slower (the cache): reported, never failing.
+    pub fn optional<E: std::fmt::Display>(name: &'static str, result: Result<(), E>) -> Self {
+        Self { name, required: false, error: result.err().map(|error| error.to_string()) }
+    }
+}
+
+/// Builds the response for `checks`: 200 unless a required check failed, 503 then. Failures are logged with
+/// their cause; the report only says `unavailable`.
+pub fn report(service: &str, checks: Vec<Check>) -> Response {
     let mut healthy = true;
     let checks = checks
         .into_iter()
-        .map(|(name, result)| {
-            let status = match result {
-                Ok(()) => "ok",
-                Err(error) => {
-                    healthy = false;
-                    tracing::warn!(service, check = name, %error, "health check failed");
+        .map(|check| {
+            let status = match &check.error {
+                None => "ok",
+                Some(error) => {
+                    healthy &= !check.required;
+                    tracing::warn!(service, check = check.name, required = check.required, %error, "health check failed");
                     "unavailable"
                 }
             };
-            (name.to_owned(), status.to_owned())
+            (check.name.to_owned(), status.to_owned())
         })
         .collect();
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };

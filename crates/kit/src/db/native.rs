@@ -5,7 +5,7 @@ use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::BytesMut;
-use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
@@ -35,8 +35,7 @@ impl Db {
 
     pub(super) async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
         let rows = self
-            .bounded(async {
-                let client = self.pool.get().await.map_err(pool_error)?;
+            .bounded(async |client| {
                 let statement = client.prepare_cached(sql).await.map_err(query_error)?;
                 client.query(&statement, &as_params(params)).await.map_err(query_error)
             })
@@ -50,16 +49,30 @@ impl Db {
     }
 
     pub(super) async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
-        self.bounded(async {
-            let client = self.pool.get().await.map_err(pool_error)?;
+        self.bounded(async |client| {
             let statement = client.prepare_cached(sql).await.map_err(query_error)?;
             client.execute(&statement, &as_params(params)).await.map_err(query_error)
         })
         .await
     }
 
-    async fn bounded<T>(&self, call: impl std::future::Future<Output = Result<T, DbError>>) -> Result<T, DbError> {
-        tokio::time::timeout(self.timeout, call).await.map_err(|_| DbError::Timeout)?
+    /// Runs `call` on a pooled connection within the timeout. A connection whose call timed out is closed
+    /// instead of going back to the pool, so the next caller never waits behind an abandoned statement.
+    async fn bounded<T>(&self, call: impl AsyncFnOnce(&Object) -> Result<T, DbError>) -> Result<T, DbError> {
+        let started = tokio::time::Instant::now();
+        let client = tokio::time::timeout(self.timeout, self.pool.get())
+            .await
+            .map_err(|_| DbError::Timeout)?
+            .map_err(pool_error)?;
+        let remaining = self.timeout.saturating_sub(started.elapsed());
+        let outcome = tokio::time::timeout(remaining, call(&client)).await;
+        match outcome {
+            Ok(result) => result,
+            Err(_) => {
+                drop(Object::take(client));
+                Err(DbError::Timeout)
+            }
+        }
     }
 }
 

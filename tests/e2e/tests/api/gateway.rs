@@ -3,7 +3,7 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use e2e::{assert_problem, spawn_app};
+use e2e::{assert_problem, spawn_app, spawn_local_app_with};
 use kit::identity::Role;
 use kit::jwt::now_secs;
 use reqwest::Method;
@@ -21,6 +21,38 @@ async fn health_reports_every_service_as_ok() {
     }
     assert_eq!(body["services"]["products"]["checks"]["redis"], "ok", "{body}");
     assert_eq!(app.get("/health/live").await.status(), 200);
+}
+
+#[tokio::test]
+async fn health_is_503_naming_the_dependency_when_the_database_is_down() {
+    let down = "postgres://postgres@127.0.0.1:1/nowhere?sslmode=disable";
+    let Some(app) = spawn_local_app_with(&[("db_url", down), ("db_timeout_ms", "500")]).await else {
+        return;
+    };
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 503);
+    let body = response.text().await.unwrap();
+    assert!(!body.contains("127.0.0.1") && !body.contains("nowhere"), "connection detail leaked: {body}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "degraded");
+    assert_eq!(body["services"]["users"]["status"], "unavailable");
+    assert_eq!(body["services"]["users"]["checks"]["postgres"], "unavailable");
+    // The gateway itself is alive and still routes: a protected route without a token is a 401, not a 5xx.
+    assert_eq!(app.get("/health/live").await.status(), 200);
+    assert_problem(app.get("/orders").await, 401).await;
+}
+
+#[tokio::test]
+async fn health_stays_ok_without_the_cache_but_reports_it() {
+    let Some(app) = spawn_local_app_with(&[("redis_url", "redis://127.0.0.1:1"), ("cache_timeout_ms", "200")]).await
+    else {
+        return;
+    };
+    let response = app.get("/health").await;
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["services"]["products"]["status"], "ok", "{body}");
+    assert_eq!(body["services"]["products"]["checks"]["redis"], "unavailable", "{body}");
 }
 
 #[tokio::test]
