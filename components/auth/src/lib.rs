@@ -1,49 +1,148 @@
 //! # auth — registration, login, token refresh and the JWKS document
 //!
-//! A private Spin component, reached only through the gateway (service chaining); its data lives in the
-//! `auth` Postgres schema.
+//! A private Spin component behind the gateway's public `/auth/*` and `/.well-known/*` routes. It owns the
+//! `auth` schema (refresh tokens) and the signing key; accounts and passwords belong to `users`, which it
+//! calls by service chaining. The policy (lifetimes, rotation, revocation, rate limits) is in `docs/auth.md`.
 //!
 //! ## Layout
-//! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//!
-//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+//! - `lib.rs`: the [`Service`], its route table and the Spin entry point.
+//! - [`session`]: register, login, refresh, logout.
+//! - [`tokens`]: access tokens (EdDSA JWT) and refresh tokens (opaque, stored hashed).
+//! - [`rate_limit`]: login and registration limits in Redis.
+//! - [`users_client`]: the calls to `users`.
+//! - [`store`]: the SQL.
+//! - [`error`]: the error type and its mapping to problem responses.
 
-use http::Method;
+pub mod error;
+pub mod rate_limit;
+pub mod session;
+pub mod store;
+pub mod tokens;
+pub mod users_client;
+
+use std::time::Duration;
+
+use http::{header, HeaderValue, Method, StatusCode};
+use kit::cache::Cache;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
+use kit::jwt::{PublicKey, Signer};
 use kit::router::Router;
 use kit::{Ctx, Request, Response};
+
+use crate::error::Error;
+use crate::rate_limit::{Limits, LoginLimiter};
+use crate::tokens::Issuer;
+use crate::users_client::UsersClient;
 
 const SERVICE: &str = "auth";
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Health,
+    Register,
+    Login,
+    Refresh,
+    Logout,
+    Jwks,
 }
 
 fn routes() -> Router<Route> {
-    Router::new().route(Method::GET, "/health", Route::Health)
+    Router::new()
+        .route(Method::GET, "/health", Route::Health)
+        .route(Method::POST, "/auth/register", Route::Register)
+        .route(Method::POST, "/auth/login", Route::Login)
+        .route(Method::POST, "/auth/refresh", Route::Refresh)
+        .route(Method::POST, "/auth/logout", Route::Logout)
+        .route(Method::GET, "/.well-known/jwks.json", Route::Jwks)
 }
 
 /// The auth service.
 #[derive(Debug)]
 pub struct Service {
     db: Db,
+    cache: Cache,
+    users: UsersClient,
+    limiter: LoginLimiter,
+    issuer: Issuer,
+    jwks: serde_json::Value,
     routes: Router<Route>,
 }
 
 impl Service {
-    /// Builds the service from its variables.
+    /// Builds the service from its variables. The signing key must belong to the published public keys.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
-        Ok(Self { db: Db::from_config(&ctx.config)?, routes: routes() })
+        let config = &ctx.config;
+        let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
+        let signer = Signer::from_pem(&config.require("jwt_private_key")?)
+            .map_err(|error| invalid("jwt_private_key", error.to_string()))?;
+        let mut keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
+            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
+        if let Some(extra) = config.get("jwt_additional_public_keys")? {
+            keys.extend(
+                PublicKey::all_from_pems(&extra)
+                    .map_err(|error| invalid("jwt_additional_public_keys", error.to_string()))?,
+            );
+        }
+        if !keys.iter().any(|key| key.kid() == signer.kid()) {
+            return Err(invalid("jwt_private_key", "its public key is not among jwt_public_key(s)".to_owned()));
+        }
+        let cache = Cache::from_config(config)?;
+        let limits = Limits {
+            per_account: config.parse_or("login_max_failures_per_account", 5)?,
+            per_address: config.parse_or("login_max_failures_per_address", 50)?,
+            registrations_per_address: config.parse_or("registrations_per_address", 20)?,
+            window: Duration::from_secs(config.parse_or("rate_limit_window_secs", 900)?),
+            prefix: config.get("redis_key_prefix")?.unwrap_or_else(|| "pc:".to_owned()) + "auth:",
+        };
+        Ok(Self {
+            db: Db::from_config(config)?,
+            limiter: LoginLimiter::new(cache.clone(), limits),
+            cache,
+            users: UsersClient::new(
+                ctx.upstream.clone(),
+                config.millis_or("upstream_timeout_ms", Duration::from_secs(5))?,
+            ),
+            issuer: Issuer {
+                signer,
+                issuer: config.require("jwt_issuer")?,
+                audience: config.require("jwt_audience")?,
+                access_ttl_secs: config.parse_or("access_token_ttl_secs", 900)?,
+                refresh_ttl_secs: config.parse_or("refresh_token_ttl_secs", 604_800)?,
+            },
+            jwks: serde_json::json!({ "keys": keys.iter().map(PublicKey::to_jwk).collect::<Vec<_>>() }),
+            routes: routes(),
+        })
     }
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Response {
-        match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)]),
-            Err(problem) => problem.into_response(),
+        match self.dispatch(&request).await {
+            Ok(response) => response,
+            Err(error) => error.into_response(),
+        }
+    }
+
+    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
+        let (route, _) = self.routes.at(request.method(), request.uri().path())?;
+        match route {
+            Route::Health => Ok(health::report(
+                SERVICE,
+                vec![
+                    Check::required("postgres", self.db.ping().await),
+                    Check::optional("redis", self.cache.ping().await),
+                ],
+            )),
+            Route::Register => session::register(self, request).await,
+            Route::Login => session::login(self, request).await,
+            Route::Refresh => session::refresh(self, request).await,
+            Route::Logout => session::logout(self, request).await,
+            Route::Jwks => {
+                let mut response = kit::http::json(StatusCode::OK, &self.jwks);
+                response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+                Ok(response)
+            }
         }
     }
 }

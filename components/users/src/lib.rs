@@ -1,29 +1,62 @@
 //! # users — user accounts
 //!
-//! A private Spin component, reached only through the gateway (service chaining); its data lives in the
-//! `users` Postgres schema.
+//! A private Spin component, reached only through the gateway (public routes) or by other components
+//! through service chaining (`/internal/...`, which the gateway never forwards). It owns the `users` schema:
+//! profile, role, active flag, Argon2id password hash and the instant before which sessions are revoked.
 //!
 //! ## Layout
-//! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//!
-//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+//! - `lib.rs`: the [`Service`], its route table and the Spin entry point.
+//! - [`accounts`]: the public routes (`/users...`) with their access rules.
+//! - [`internal`]: the routes only `auth` calls: create a customer, verify credentials, session facts.
+//! - [`domain`]: validated values (email, name, password).
+//! - [`password`]: Argon2id hashing and constant-time verification.
+//! - [`store`]: the SQL.
+//! - [`error`]: the error type and its mapping to problem responses.
+
+pub mod accounts;
+pub mod domain;
+pub mod error;
+pub mod internal;
+pub mod password;
+pub mod store;
 
 use http::Method;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
-use kit::router::Router;
-use kit::{Ctx, Request, Response};
+use kit::router::{Params, Router};
+use kit::{Ctx, Problem, Request, Response};
+
+use crate::error::Error;
 
 const SERVICE: &str = "users";
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Health,
+    Create,
+    List,
+    Get,
+    Update,
+    Delete,
+    ChangePassword,
+    InternalCreateCustomer,
+    InternalVerifyCredentials,
+    InternalSession,
 }
 
 fn routes() -> Router<Route> {
-    Router::new().route(Method::GET, "/health", Route::Health)
+    Router::new()
+        .route(Method::GET, "/health", Route::Health)
+        .route(Method::POST, "/users", Route::Create)
+        .route(Method::GET, "/users", Route::List)
+        .route(Method::GET, "/users/{id}", Route::Get)
+        .route(Method::PUT, "/users/{id}", Route::Update)
+        .route(Method::DELETE, "/users/{id}", Route::Delete)
+        .route(Method::PUT, "/users/{id}/password", Route::ChangePassword)
+        .route(Method::POST, "/internal/users", Route::InternalCreateCustomer)
+        .route(Method::POST, "/internal/credentials/verify", Route::InternalVerifyCredentials)
+        .route(Method::GET, "/internal/users/{id}/session", Route::InternalSession)
 }
 
 /// The users service.
@@ -41,11 +74,32 @@ impl Service {
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Response {
-        match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)]),
-            Err(problem) => problem.into_response(),
+        match self.dispatch(&request).await {
+            Ok(response) => response,
+            Err(error) => Problem::from(error).into_response(),
         }
     }
+
+    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
+        let (route, params) = self.routes.at(request.method(), request.uri().path())?;
+        let db = &self.db;
+        match route {
+            Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", db.ping().await)])),
+            Route::Create => accounts::create(db, request).await,
+            Route::List => accounts::list(db, request).await,
+            Route::Get => accounts::get(db, request, id(&params)).await,
+            Route::Update => accounts::update(db, request, id(&params)).await,
+            Route::Delete => accounts::delete(db, request, id(&params)).await,
+            Route::ChangePassword => accounts::change_password(db, request, id(&params)).await,
+            Route::InternalCreateCustomer => internal::create_customer(db, request).await,
+            Route::InternalVerifyCredentials => internal::verify_credentials(db, request).await,
+            Route::InternalSession => internal::session(db, id(&params)).await,
+        }
+    }
+}
+
+fn id(params: &Params) -> &str {
+    params.get("id").unwrap_or_default()
 }
 
 kit::spin_component!(Service);

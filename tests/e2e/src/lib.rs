@@ -11,6 +11,8 @@
 //! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_JWT_ISSUER`,
 //! `PYCOMMERCE_JWT_AUDIENCE` (external mode, defaults as in spin.toml).
 
+pub mod bench;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -106,6 +108,8 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
     let mut variables = HashMap::from([
         ("db_url".to_owned(), database_url),
         ("jwt_public_key".to_owned(), public_pem),
+        ("jwt_private_key".to_owned(), private_pem.clone()),
+        ("redis_key_prefix".to_owned(), format!("pc:test:{}:", uuid::Uuid::new_v4().simple())),
         ("jwt_issuer".to_owned(), ISSUER.to_owned()),
         ("jwt_audience".to_owned(), AUDIENCE.to_owned()),
         ("cors_allowed_origins".to_owned(), "https://shop.example.com".to_owned()),
@@ -219,6 +223,31 @@ impl App {
     /// A valid access token for a new random user with `role`.
     pub fn token(&self, role: Role) -> String {
         self.sign(&self.claims(role))
+    }
+
+    /// A fresh, unique email address.
+    pub fn unique_email(&self) -> String {
+        format!("user-{}@example.com", uuid::Uuid::new_v4().simple())
+    }
+
+    /// `POST path` with a JSON body.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.request(reqwest::Method::POST, path).json(body).send().await.expect("request failed")
+    }
+
+    /// Registers a customer and returns the registration answer (user and tokens); panics unless 201.
+    pub async fn register(&self, email: &str, password: &str) -> serde_json::Value {
+        let body = serde_json::json!({ "email": email, "password": password, "full_name": "Test User" });
+        let response = self.post_json("/auth/register", &body).await;
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("registration body");
+        assert_eq!(status, 201, "registration failed: {body}");
+        body
+    }
+
+    /// `POST /auth/login`.
+    pub async fn login(&self, email: &str, password: &str) -> reqwest::Response {
+        self.post_json("/auth/login", &serde_json::json!({ "email": email, "password": password })).await
     }
 
     /// Sends `head` (request line and headers, `\r\n`-separated, without the blank line) and `body` over a
