@@ -1,12 +1,23 @@
 //! # bridge — the native process beside Spin
 //!
-//! What a Wasm component cannot do on stock Spin lives here. So far: applying the database migrations, and
-//! the development key pair the local run command needs.
+//! What a Wasm component cannot do on stock Spin lives here: the gRPC services other services call
+//! (`proto/`), database migrations, and the development key pair the local run command needs.
 //!
 //! ## Layout
+//! - [`server`]: the tonic server (gRPC + gRPC-Web, health, reflection) and its lifecycle.
+//! - [`catalog`], [`users`]: `ProductService` and `UserService` over Postgres.
+//! - [`health`]: the health status that follows database reachability.
+//! - [`metrics`]: Prometheus metrics and their HTTP port.
+//! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
 //! - [`keys`]: development signing keys for local runs.
-//! - `main.rs`: the command line (`bridge migrate`, `bridge keygen`).
+//! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge keygen`).
 
+pub mod catalog;
+pub mod db;
+pub mod health;
 pub mod keys;
+pub mod metrics;
 pub mod migrate;
+pub mod server;
+pub mod users;

@@ -12,6 +12,32 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Serves ProductService and UserService over gRPC and gRPC-Web, with health, reflection and metrics,
+    /// until SIGTERM or SIGINT (then finishes the calls in flight).
+    Serve {
+        /// gRPC address.
+        #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:50051")]
+        listen: std::net::SocketAddr,
+        /// Prometheus metrics address (`GET /metrics`).
+        #[arg(long, env = "BRIDGE_METRICS_LISTEN", default_value = "0.0.0.0:9464")]
+        metrics_listen: std::net::SocketAddr,
+        /// Postgres URL (the same variable the components use).
+        #[arg(
+            long,
+            env = "SPIN_VARIABLE_DB_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
+        )]
+        database_url: String,
+        /// Most pooled Postgres connections.
+        #[arg(long, env = "BRIDGE_DB_POOL_SIZE", default_value_t = 16)]
+        pool_size: usize,
+        /// Bound on each database call, in milliseconds.
+        #[arg(long, env = "BRIDGE_DB_TIMEOUT_MS", default_value_t = 5000)]
+        db_timeout_ms: u64,
+        /// Period of the database health probe, in milliseconds.
+        #[arg(long, env = "BRIDGE_HEALTH_INTERVAL_MS", default_value_t = 2000)]
+        health_interval_ms: u64,
+    },
     /// Applies the pending database migrations (safe to run repeatedly).
     Migrate {
         /// Postgres URL; use `?sslmode=disable` for a local server reached by IP.
@@ -38,6 +64,24 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     kit::log::init_with_level(tracing::Level::INFO);
     match Cli::parse().command {
+        Command::Serve { listen, metrics_listen, database_url, pool_size, db_timeout_ms, health_interval_ms } => {
+            let running = bridge::server::start(bridge::server::Settings {
+                listen,
+                metrics_listen,
+                database_url,
+                pool_size,
+                db_timeout: std::time::Duration::from_millis(db_timeout_ms),
+                health_interval: std::time::Duration::from_millis(health_interval_ms),
+            })
+            .await?;
+            let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = terminate.recv() => {}
+            }
+            tracing::info!("shutting down: finishing calls in flight");
+            running.stop().await?;
+        }
         Command::Migrate { database_url, create_database } => {
             if create_database && bridge::migrate::create_database(&database_url).await? {
                 tracing::info!("database created");

@@ -92,7 +92,7 @@ impl Service {
         let limits = Limits {
             per_account: config.parse_or("login_max_failures_per_account", 5)?,
             per_address: config.parse_or("login_max_failures_per_address", 50)?,
-            registrations_per_address: config.parse_or("registrations_per_address", 20)?,
+            registrations_per_address: config.parse_or("registrations_per_address", 50)?,
             window: Duration::from_secs(config.parse_or("rate_limit_window_secs", 900)?),
             prefix: config.get("redis_key_prefix")?.unwrap_or_else(|| "pc:".to_owned()) + "auth:",
         };

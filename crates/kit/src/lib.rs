@@ -15,12 +15,16 @@
 //! - [`jwt`]: access-token verification (EdDSA only, `kid`, `iss`/`aud`/`exp`/`iat`/`sub`/`typ`) and key ids.
 //! - [`identity`]: the verified caller identity the gateway forwards to the private services.
 //! - [`db`], [`cache`], [`upstream`]: the Postgres, Redis and service-chaining ports.
+//! - `bridge` (native): the Bridge port — the bridge's gRPC services through a tonic client. On Spin the
+//!   same operations are the `pycommerce:bridge` WIT imports, satisfied by `components/bridge-client`.
 //! - [`health`]: the `/health` report shape shared by every service.
 //! - [`log`]: structured JSON logs.
 //! - [`spin_component!`]: the Spin entry point macro.
 //! - [`spin_host`] (wasm32 only): what the thin Spin entry points share.
 //! - [`Ctx`]: what a component is built from (variables and service chaining).
 
+#[cfg(not(target_arch = "wasm32"))]
+pub mod bridge;
 pub mod cache;
 pub mod config;
 pub mod db;

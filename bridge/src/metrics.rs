@@ -1,0 +1,200 @@
+//! Prometheus metrics of the bridge, served as text on their own HTTP port (`GET /metrics`):
+//! - `bridge_grpc_requests_total{method, code}` — calls per method and gRPC status;
+//! - `bridge_grpc_request_duration_seconds{method}` — latency histogram per method;
+//! - `bridge_db_pool_connections`, `bridge_db_pool_available`, `bridge_db_pool_waiting` — pool state;
+//! - `bridge_db_up` — 1 while the health probe reaches Postgres.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use http_body_util::Full;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use tokio::net::TcpListener;
+
+use crate::db::Database;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    method: String,
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MethodLabels {
+    method: String,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms .. ~16 s
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+/// The bridge's metrics.
+pub struct Metrics {
+    registry: Registry,
+    calls: Family<CallLabels, Counter>,
+    latency: Family<MethodLabels, Histogram, fn() -> Histogram>,
+    pool_connections: Gauge,
+    pool_available: Gauge,
+    pool_waiting: Gauge,
+    /// 1 while Postgres answers the health probe.
+    pub db_up: Gauge,
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("bridge");
+        let calls = Family::<CallLabels, Counter>::default();
+        let latency = Family::<MethodLabels, Histogram, fn() -> Histogram>::new_with_constructor(latency_histogram);
+        let pool_connections = Gauge::default();
+        let pool_available = Gauge::default();
+        let pool_waiting = Gauge::default();
+        let db_up = Gauge::default();
+        registry.register("grpc_requests", "gRPC calls by method and status code", calls.clone());
+        registry.register("grpc_request_duration_seconds", "gRPC call latency by method", latency.clone());
+        registry.register("db_pool_connections", "Postgres connections open in the pool", pool_connections.clone());
+        registry.register("db_pool_available", "Idle Postgres connections in the pool", pool_available.clone());
+        registry.register("db_pool_waiting", "Calls waiting for a Postgres connection", pool_waiting.clone());
+        registry.register("db_up", "1 while Postgres answers the health probe", db_up.clone());
+        Self { registry, calls, latency, pool_connections, pool_available, pool_waiting, db_up }
+    }
+
+    /// Records one finished call.
+    pub fn record(&self, method: &str, code: &str, seconds: f64) {
+        let method = known_method(method).to_owned();
+        self.calls.get_or_create(&CallLabels { method: method.clone(), code: code.to_owned() }).inc();
+        self.latency.get_or_create(&MethodLabels { method }).observe(seconds);
+    }
+
+    /// The text exposition, with the pool state read now.
+    pub fn render(&self, db: &Database) -> String {
+        let status = db.pool().status();
+        self.pool_connections.set(status.size as i64);
+        self.pool_available.set(status.available as i64);
+        self.pool_waiting.set(status.waiting as i64);
+        let mut text = String::new();
+        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
+            tracing::error!(%error, "metrics encoding failed");
+        }
+        text
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Bounded label values: the served methods, or `other` (arbitrary paths must not grow the series).
+fn known_method(path: &str) -> &str {
+    let known = bridge_proto::methods::SERVICES.iter().any(|service| path.starts_with(&format!("/{service}/")))
+        || path.starts_with("/grpc.health.v1.Health/")
+        || path.starts_with("/grpc.reflection.");
+    if known {
+        path
+    } else {
+        "other"
+    }
+}
+
+/// A tower layer that records every call.
+#[derive(Clone)]
+pub struct MetricsLayer(pub Arc<Metrics>);
+
+impl<S> tower::Layer<S> for MetricsLayer {
+    type Service = MetricsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        MetricsService { inner, metrics: self.0.clone() }
+    }
+}
+
+/// The service [`MetricsLayer`] wraps around the router.
+#[derive(Clone)]
+pub struct MetricsService<S> {
+    inner: S,
+    metrics: Arc<Metrics>,
+}
+
+impl<S, B, R> tower::Service<http::Request<B>> for MetricsService<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<R>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = BoxFuture<'static, Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let metrics = self.metrics.clone();
+        let started = Instant::now();
+        let call = self.inner.call(request);
+        Box::pin(async move {
+            let result = call.await;
+            // Errors come back "trailers-only", with grpc-status in the headers; a successful unary call
+            // carries it in the trailers, after this point, so no header means OK.
+            let code = match &result {
+                Ok(response) => response
+                    .headers()
+                    .get("grpc-status")
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or("0")
+                    .to_owned(),
+                Err(_) => "transport".to_owned(),
+            };
+            metrics.record(&method, &code, started.elapsed().as_secs_f64());
+            result
+        })
+    }
+}
+
+/// Serves `GET /metrics` on `listener` until the task is dropped.
+pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, db: Database) {
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            continue;
+        };
+        let metrics = metrics.clone();
+        let db = db.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let body = (request.uri().path() == "/metrics").then(|| metrics.render(&db));
+                async move {
+                    let response = match body {
+                        Some(text) => hyper::Response::builder()
+                            .header("content-type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+                            .body(Full::new(Bytes::from(text))),
+                        None => hyper::Response::builder().status(404).body(Full::new(Bytes::new())),
+                    };
+                    Ok::<_, Infallible>(response.unwrap_or_default())
+                }
+            });
+            let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+        });
+    }
+}
+
+/// Binds the metrics listener.
+pub async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(address).await
+}

@@ -1,0 +1,109 @@
+//! The gRPC server: ProductService, UserService, health and reflection on one port, for HTTP/2 gRPC and
+//! for gRPC-Web over HTTP/1.1 (tonic-web), plus the metrics port.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge_proto::catalog::v1::product_service_server::ProductServiceServer;
+use bridge_proto::users::v1::user_service_server::UserServiceServer;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio_stream::wrappers::TcpListenerStream;
+
+use crate::catalog::Catalog;
+use crate::db::Database;
+use crate::metrics::{Metrics, MetricsLayer};
+use crate::users::Users;
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// gRPC address (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Metrics address.
+    pub metrics_listen: SocketAddr,
+    /// Postgres URL.
+    pub database_url: String,
+    /// Most pooled connections.
+    pub pool_size: usize,
+    /// Bound on each database call.
+    pub db_timeout: Duration,
+    /// Period of the database health probe.
+    pub health_interval: Duration,
+}
+
+/// A running server.
+pub struct Running {
+    /// The gRPC address.
+    pub grpc_addr: SocketAddr,
+    /// The metrics address.
+    pub metrics_addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
+    background: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting calls, lets the ones in flight finish, and returns.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        for task in &self.background {
+            task.abort();
+        }
+        (&mut self.server).await??;
+        Ok(())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.server.abort();
+        for task in &self.background {
+            task.abort();
+        }
+    }
+}
+
+/// Binds both ports and starts serving.
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let db = Database::new(&settings.database_url, settings.pool_size, settings.db_timeout)?;
+    let metrics = Arc::new(Metrics::new());
+
+    let (reporter, health_service) = tonic_health::server::health_reporter();
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(bridge_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(bridge_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+
+    let listener = TcpListener::bind(settings.listen).await?;
+    let grpc_addr = listener.local_addr()?;
+    let metrics_listener = crate::metrics::bind(settings.metrics_listen).await?;
+    let metrics_addr = metrics_listener.local_addr()?;
+
+    let router = tonic::transport::Server::builder()
+        .accept_http1(true)
+        .layer(MetricsLayer(metrics.clone()))
+        .layer(tonic_web::GrpcWebLayer::new())
+        .add_service(ProductServiceServer::new(Catalog::new(db.clone())))
+        .add_service(UserServiceServer::new(Users::new(db.clone())))
+        .add_service(health_service)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha);
+    let (shutdown, stop) = oneshot::channel::<()>();
+    let server = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+        let _ = stop.await;
+    }));
+    let background = vec![
+        tokio::spawn(crate::health::watch(db.clone(), reporter, metrics.clone(), settings.health_interval)),
+        tokio::spawn(crate::metrics::serve(metrics_listener, metrics, db)),
+    ];
+    tracing::info!(%grpc_addr, %metrics_addr, "bridge serving gRPC, gRPC-Web, health and reflection");
+    Ok(Running { grpc_addr, metrics_addr, shutdown: Some(shutdown), server, background })
+}

@@ -1,0 +1,360 @@
+//! The bridge against the real Postgres: its gRPC services through kit's Bridge port (tonic), gRPC-Web
+//! over HTTP/1.1 (what `bridge-client` speaks from Spin), health following the database, reflection,
+//! metrics, and stock reservation under concurrency. Each test has its own database.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bridge::server::{Running, Settings};
+use bridge_proto::catalog::v1::{CheckStockRequest, CheckStockResponse, StockLine};
+use bridge_proto::{grpc_web, methods, BridgeError};
+use kit::bridge::Bridge;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_postgres::NoTls;
+
+fn admin_url() -> String {
+    std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned())
+}
+
+/// A migrated database of its own, and a SQL client on it.
+struct TestDb {
+    url: String,
+    client: tokio_postgres::Client,
+}
+
+impl TestDb {
+    async fn new() -> Self {
+        let admin = admin_url();
+        let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
+        let server = base.rsplit_once('/').unwrap().0;
+        let url = format!("{server}/pc_bridge_{}?{query}", uuid::Uuid::new_v4().simple());
+        bridge::migrate::create_database(&url).await.unwrap();
+        bridge::migrate::run(&url).await.unwrap();
+        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(connection);
+        Self { url, client }
+    }
+
+    async fn product(&self, stock: i32) -> String {
+        let id = uuid::Uuid::new_v4();
+        let sku = format!("SKU-{}", &id.simple().to_string()[..12].to_uppercase());
+        self.client
+            .execute(
+                "INSERT INTO catalog.products (id, sku, name, price_cents, currency, stock) VALUES ($1, $2, 'Mug', 1250, 'EUR', $3)",
+                &[&id, &sku, &stock],
+            )
+            .await
+            .unwrap();
+        id.to_string()
+    }
+
+    async fn stock(&self, id: &str) -> i32 {
+        let id = uuid::Uuid::parse_str(id).unwrap();
+        self.client.query_one("SELECT stock FROM catalog.products WHERE id = $1", &[&id]).await.unwrap().get(0)
+    }
+
+    async fn catalog_version(&self) -> i64 {
+        self.client.query_one("SELECT value FROM catalog.version", &[]).await.unwrap().get(0)
+    }
+}
+
+async fn start(database_url: &str) -> Running {
+    bridge::server::start(Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.to_owned(),
+        pool_size: 8,
+        db_timeout: Duration::from_secs(2),
+        health_interval: Duration::from_millis(100),
+    })
+    .await
+    .unwrap()
+}
+
+fn client(running: &Running) -> Bridge {
+    Bridge::connect(&format!("http://{}", running.grpc_addr), Duration::from_secs(5)).unwrap()
+}
+
+fn line(product_id: &str, quantity: i32) -> StockLine {
+    StockLine { product_id: product_id.to_owned(), quantity }
+}
+
+#[tokio::test]
+async fn products_and_stock_are_looked_up_with_proper_status_codes() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let id = db.product(4).await;
+
+    let product = bridge.get_product(&id).await.unwrap();
+    assert_eq!((product.name.as_str(), product.price_cents, product.currency.as_str()), ("Mug", 1250, "EUR"));
+    assert_eq!(product.stock, 4);
+    let check = bridge.check_stock(&id, 4).await.unwrap();
+    assert!(check.available);
+    assert!(!bridge.check_stock(&id, 5).await.unwrap().available);
+
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(bridge.get_product(&unknown).await, Err(BridgeError::NotFound(_))));
+    assert!(matches!(bridge.get_product("not-a-uuid").await, Err(BridgeError::Invalid(_))));
+    assert!(matches!(bridge.check_stock(&id, 0).await, Err(BridgeError::Invalid(_))));
+    assert!(matches!(bridge.check_stock(&id, 1001).await, Err(BridgeError::Invalid(_))));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let mugs = db.product(5).await;
+    let pens = db.product(1).await;
+    let order = uuid::Uuid::new_v4().to_string();
+    let version = db.catalog_version().await;
+
+    let short = bridge.reserve_stock(&order, &[line(&mugs, 2), line(&pens, 2)]).await;
+    assert!(matches!(short, Err(BridgeError::InsufficientStock(_))), "{short:?}");
+    assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (5, 1), "nothing reserved");
+
+    let reserved = bridge.reserve_stock(&order, &[line(&mugs, 2), line(&pens, 1)]).await.unwrap();
+    assert!(reserved.newly_reserved);
+    assert_eq!(reserved.lines.len(), 2);
+    assert!(reserved.lines.iter().all(|l| l.unit_price_cents == 1250 && l.name == "Mug"));
+    assert!(db.catalog_version().await > version, "cached listings must see the new stock");
+    let repeated = bridge.reserve_stock(&order, &[line(&mugs, 2), line(&pens, 1)]).await.unwrap();
+    assert!(!repeated.newly_reserved);
+    assert_eq!(repeated.lines.len(), 2);
+    assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (3, 0), "reserved once");
+
+    assert!(bridge.release_stock(&order).await.unwrap());
+    assert!(!bridge.release_stock(&order).await.unwrap(), "released once");
+    assert!(!bridge.release_stock(&uuid::Uuid::new_v4().to_string()).await.unwrap());
+    assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (5, 1));
+
+    let other = uuid::Uuid::new_v4().to_string();
+    let duplicate = bridge.reserve_stock(&other, &[line(&mugs, 1), line(&mugs, 1)]).await;
+    assert!(matches!(duplicate, Err(BridgeError::Invalid(_))));
+    assert!(matches!(bridge.reserve_stock(&other, &[]).await, Err(BridgeError::Invalid(_))));
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(bridge.reserve_stock(&other, &[line(&unknown, 1)]).await, Err(BridgeError::NotFound(_))));
+    assert!(matches!(bridge.reserve_stock("nope", &[line(&mugs, 1)]).await, Err(BridgeError::Invalid(_))));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn fifty_concurrent_orders_for_the_last_ten_units_reserve_exactly_ten() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let product = db.product(10).await;
+    let attempts = (0..50).map(|_| {
+        let bridge = bridge.clone();
+        let product = product.clone();
+        tokio::spawn(async move { bridge.reserve_stock(&uuid::Uuid::new_v4().to_string(), &[line(&product, 1)]).await })
+    });
+    let results = futures::future::join_all(attempts).await;
+    let succeeded = results.iter().filter(|r| matches!(r, Ok(Ok(_)))).count();
+    let short = results.iter().filter(|r| matches!(r, Ok(Err(BridgeError::InsufficientStock(_))))).count();
+    assert_eq!((succeeded, short), (10, 40), "{results:?}");
+    assert_eq!(db.stock(&product).await, 0);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn users_are_looked_up_and_their_active_flag_reported() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let id = uuid::Uuid::now_v7();
+    db.client
+        .execute(
+            "INSERT INTO users.users (id, email, full_name, password_hash, active) VALUES ($1, 'a@example.com', 'A', '!', false)",
+            &[&id],
+        )
+        .await
+        .unwrap();
+    let user = bridge.get_user(&id.to_string()).await.unwrap();
+    assert_eq!((user.email.as_str(), user.role.as_str(), user.active), ("a@example.com", "customer", false));
+    assert!(!bridge.is_user_active(&id.to_string()).await.unwrap());
+    assert!(matches!(bridge.is_user_active(&uuid::Uuid::new_v4().to_string()).await, Err(BridgeError::NotFound(_))));
+    running.stop().await.unwrap();
+}
+
+/// A TCP forwarder to Postgres that can be cut and restored, to make the database unreachable.
+struct Switch {
+    address: std::net::SocketAddr,
+    up: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Switch {
+    async fn new(target: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let links = Arc::new(Mutex::new(Vec::new()));
+        let (flag, tasks) = (up.clone(), links.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !flag.load(Ordering::SeqCst) {
+                    continue; // dropped: connection refused in effect
+                }
+                let link = tokio::spawn(async move {
+                    if let Ok(mut outbound) = TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                tasks.lock().unwrap().push(link);
+            }
+        });
+        Self { address, up, links }
+    }
+
+    fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn wait_for_status(running: &Running, service: &str, wanted: i32) {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", running.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let request = tonic_health::pb::HealthCheckRequest { service: service.to_owned() };
+        let status = health.check(request).await.map(|r| r.into_inner().status).unwrap_or(-1);
+        if status == wanted {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{service} never reached status {wanted} (last {status})");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn health_follows_the_database_and_calls_fail_as_unavailable_meanwhile() {
+    let db = TestDb::new().await;
+    let switch = Switch::new("127.0.0.1:5432").await;
+    let through_switch = db.url.replacen("127.0.0.1:5432", &switch.address.to_string(), 1);
+    let running = start(&through_switch).await;
+    const SERVING: i32 = 1;
+    const NOT_SERVING: i32 = 2;
+    for service in methods::SERVICES.iter().chain(&[""]) {
+        wait_for_status(&running, service, SERVING).await;
+    }
+    let product = db.product(3).await;
+    let bridge = Bridge::connect(&format!("http://{}", running.grpc_addr), Duration::from_millis(500)).unwrap();
+    assert_eq!(bridge.get_product(&product).await.unwrap().stock, 3);
+
+    switch.cut();
+    wait_for_status(&running, "pycommerce.catalog.v1.ProductService", NOT_SERVING).await;
+    wait_for_status(&running, "", NOT_SERVING).await;
+    assert!(matches!(bridge.get_product(&product).await, Err(BridgeError::Unavailable(_))));
+
+    switch.restore();
+    wait_for_status(&running, "pycommerce.catalog.v1.ProductService", SERVING).await;
+    assert_eq!(bridge.get_product(&product).await.unwrap().stock, 3);
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn reflection_lists_every_service() {
+    use tokio_stream::StreamExt;
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", running.grpc_addr))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
+    let mut responses = reflection.server_reflection_info(tokio_stream::iter([request])).await.unwrap().into_inner();
+    let Some(Ok(response)) = responses.next().await else { panic!("no reflection answer") };
+    let Some(MessageResponse::ListServicesResponse(list)) = response.message_response else { panic!("wrong answer") };
+    let names: Vec<String> = list.service.into_iter().map(|service| service.name).collect();
+    for wanted in methods::SERVICES.iter().chain(&["grpc.health.v1.Health"]) {
+        assert!(names.iter().any(|name| name == wanted), "{wanted} missing from {names:?}");
+    }
+    running.stop().await.unwrap();
+}
+
+async fn grpc_web_check_stock(
+    running: &Running,
+    product_id: &str,
+    quantity: i32,
+) -> Result<CheckStockResponse, BridgeError> {
+    let response = reqwest::Client::builder()
+        .http1_only()
+        .build()
+        .unwrap()
+        .post(format!("http://{}{}", running.grpc_addr, methods::CHECK_STOCK))
+        .header("content-type", grpc_web::CONTENT_TYPE)
+        .header("x-grpc-web", "1")
+        .body(grpc_web::encode_request(&CheckStockRequest { product_id: product_id.to_owned(), quantity }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (code, message) = (header("grpc-status"), header("grpc-message").unwrap_or_default());
+    let body = response.bytes().await.unwrap();
+    grpc_web::decode_response(status, code.as_deref().map(|code| (code, message.as_str())), &body)
+}
+
+#[tokio::test]
+async fn grpc_web_over_http1_works_for_wasm_callers() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let product = db.product(2).await;
+    let answer = grpc_web_check_stock(&running, &product, 2).await.unwrap();
+    assert_eq!((answer.available, answer.in_stock), (true, 2));
+    let unknown = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(grpc_web_check_stock(&running, &unknown, 1).await, Err(BridgeError::NotFound(_))));
+    assert!(matches!(grpc_web_check_stock(&running, "x", 1).await, Err(BridgeError::Invalid(_))));
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_count_calls_per_method_and_code() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let product = db.product(1).await;
+    bridge.get_product(&product).await.unwrap();
+    let _ = bridge.get_product("bad").await;
+    let text = reqwest::get(format!("http://{}/metrics", running.metrics_addr)).await.unwrap().text().await.unwrap();
+    let get = "method=\"/pycommerce.catalog.v1.ProductService/GetProductById\"";
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bridge_grpc_requests_total") && l.contains(get) && l.contains("code=\"0\"")),
+        "{text}"
+    );
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("bridge_grpc_requests_total") && l.contains(get) && l.contains("code=\"3\"")),
+        "{text}"
+    );
+    assert!(text.contains("bridge_grpc_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("bridge_db_pool_connections"), "{text}");
+    running.stop().await.unwrap();
+}

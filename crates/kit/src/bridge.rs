@@ -1,0 +1,129 @@
+//! The Bridge port, native backend: the bridge's ProductService and UserService through a tonic client.
+//!
+//! Every call has a deadline. Every operation is idempotent (lookups trivially, `reserve_stock` per order
+//! id, `release_stock` by design), so a call that fails as *unavailable* (transport error, UNAVAILABLE,
+//! deadline) is retried — at most twice, with a short backoff — and any other error is returned at once.
+//! On Spin the same operations are the `pycommerce:bridge` WIT imports (see `wit/bridge.wit`).
+
+use std::future::Future;
+use std::time::Duration;
+
+use bridge_proto::catalog::v1::product_service_client::ProductServiceClient;
+use bridge_proto::catalog::v1::{
+    CheckStockRequest, CheckStockResponse, GetProductByIdRequest, Product, ReleaseStockRequest, ReserveStockRequest,
+    ReserveStockResponse, StockLine,
+};
+use bridge_proto::users::v1::user_service_client::UserServiceClient;
+use bridge_proto::users::v1::{GetUserByIdRequest, IsUserActiveRequest, User};
+pub use bridge_proto::BridgeError;
+use tonic::transport::{Channel, Endpoint};
+
+/// Backoff before each retry of an unavailable call.
+const RETRY_BACKOFF: [Duration; 2] = [Duration::from_millis(50), Duration::from_millis(200)];
+
+/// A client of the bridge. Cheap to clone; connects lazily and reconnects by itself.
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    channel: Channel,
+    timeout: Duration,
+}
+
+impl Bridge {
+    /// A client for the bridge at `url` (`http://host:50051`), each attempt bounded by `timeout`.
+    pub fn connect(url: &str, timeout: Duration) -> Result<Self, BridgeError> {
+        let endpoint = Endpoint::from_shared(url.to_owned())
+            .map_err(|error| BridgeError::Invalid(format!("bridge url: {error}")))?
+            .connect_timeout(timeout)
+            .timeout(timeout);
+        Ok(Self { channel: endpoint.connect_lazy(), timeout })
+    }
+
+    /// The client of a component's `bridge_url` variable, with `bridge_timeout_ms` (default 2 s).
+    pub fn from_config(config: &crate::Config) -> Result<Self, crate::config::ConfigError> {
+        let timeout = config.millis_or("bridge_timeout_ms", Duration::from_secs(2))?;
+        Self::connect(&config.require("bridge_url")?, timeout).map_err(|error| crate::config::ConfigError::Invalid {
+            name: "bridge_url".to_owned(),
+            reason: error.to_string(),
+        })
+    }
+
+    async fn call<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T, BridgeError>
+    where
+        F: Fn(Channel) -> Fut,
+        Fut: Future<Output = Result<T, tonic::Status>>,
+    {
+        let mut backoff = RETRY_BACKOFF.iter();
+        loop {
+            let error = match tokio::time::timeout(self.timeout, attempt(self.channel.clone())).await {
+                Ok(Ok(value)) => return Ok(value),
+                Ok(Err(status)) => BridgeError::from(status),
+                Err(_) => BridgeError::Unavailable(format!("{operation} timed out")),
+            };
+            match (&error, backoff.next()) {
+                (BridgeError::Unavailable(_), Some(delay)) => {
+                    tracing::warn!(operation, %error, "bridge call failed; retrying");
+                    tokio::time::sleep(*delay).await;
+                }
+                _ => return Err(error),
+            }
+        }
+    }
+
+    /// `ProductService.GetProductById`.
+    pub async fn get_product(&self, product_id: &str) -> Result<Product, BridgeError> {
+        self.call("GetProductById", |channel| async move {
+            let request = GetProductByIdRequest { product_id: product_id.to_owned() };
+            ProductServiceClient::new(channel).get_product_by_id(request).await.map(tonic::Response::into_inner)
+        })
+        .await
+    }
+
+    /// `ProductService.CheckStock`.
+    pub async fn check_stock(&self, product_id: &str, quantity: i32) -> Result<CheckStockResponse, BridgeError> {
+        self.call("CheckStock", |channel| async move {
+            let request = CheckStockRequest { product_id: product_id.to_owned(), quantity };
+            ProductServiceClient::new(channel).check_stock(request).await.map(tonic::Response::into_inner)
+        })
+        .await
+    }
+
+    /// `ProductService.ReserveStock` (all or nothing; idempotent per `order_id`).
+    pub async fn reserve_stock(
+        &self,
+        order_id: &str,
+        items: &[StockLine],
+    ) -> Result<ReserveStockResponse, BridgeError> {
+        self.call("ReserveStock", |channel| async move {
+            let request = ReserveStockRequest { order_id: order_id.to_owned(), items: items.to_vec() };
+            ProductServiceClient::new(channel).reserve_stock(request).await.map(tonic::Response::into_inner)
+        })
+        .await
+    }
+
+    /// `ProductService.ReleaseStock`: whether units went back to stock now.
+    pub async fn release_stock(&self, order_id: &str) -> Result<bool, BridgeError> {
+        self.call("ReleaseStock", |channel| async move {
+            let request = ReleaseStockRequest { order_id: order_id.to_owned() };
+            ProductServiceClient::new(channel).release_stock(request).await.map(|r| r.into_inner().released)
+        })
+        .await
+    }
+
+    /// `UserService.GetUserById`.
+    pub async fn get_user(&self, user_id: &str) -> Result<User, BridgeError> {
+        self.call("GetUserById", |channel| async move {
+            let request = GetUserByIdRequest { user_id: user_id.to_owned() };
+            UserServiceClient::new(channel).get_user_by_id(request).await.map(tonic::Response::into_inner)
+        })
+        .await
+    }
+
+    /// `UserService.IsUserActive`.
+    pub async fn is_user_active(&self, user_id: &str) -> Result<bool, BridgeError> {
+        self.call("IsUserActive", |channel| async move {
+            let request = IsUserActiveRequest { user_id: user_id.to_owned() };
+            UserServiceClient::new(channel).is_user_active(request).await.map(|r| r.into_inner().active)
+        })
+        .await
+    }
+}
