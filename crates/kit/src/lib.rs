@@ -23,7 +23,7 @@
 //! - [`spin_host`] (wasm32 only): what the thin Spin entry points share.
 //! - [`Ctx`]: what a component is built from (variables and service chaining).
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(any(not(target_arch = "wasm32"), feature = "bridge"))]
 pub mod bridge;
 pub mod cache;
 pub mod config;

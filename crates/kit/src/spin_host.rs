@@ -1,9 +1,16 @@
 //! What the thin Spin entry points share: turning Spin's incoming request into a buffered [`Request`]
 //! (with a body cap) and building the [`Ctx`].
 
+use std::future::Future;
+use std::task::Poll;
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
+use futures::future::{select, Either};
 use futures::StreamExt;
+use spin_executor::CancelOnDropToken;
 use spin_sdk::http::IncomingRequest;
+use wasi::clocks::monotonic_clock;
 
 use crate::config::{Config, ConfigError};
 use crate::http::{BodyOverLimit, Request, Response};
@@ -56,4 +63,31 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
 pub fn misconfigured(error: &ConfigError) -> Response {
     tracing::error!(%error, "component misconfigured");
     Problem::internal().into_response()
+}
+
+/// Runs `future` for at most `duration`: `None` when the time ran out first. The timer is a WASI
+/// monotonic-clock pollable driven by Spin's executor, so it works inside `spin_sdk::http::run` too.
+pub async fn with_timeout<F: Future>(future: F, duration: Duration) -> Option<F::Output> {
+    match select(Box::pin(future), Box::pin(sleep(duration))).await {
+        Either::Left((output, _)) => Some(output),
+        Either::Right(((), _)) => None,
+    }
+}
+
+/// Completes after `duration`, waking through Spin's executor (which polls WASI pollables).
+async fn sleep(duration: Duration) {
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    let deadline = monotonic_clock::now().saturating_add(nanos);
+    // Dropping the token unregisters the pollable, so it must live as long as the wait.
+    let mut registration: Option<CancelOnDropToken> = None;
+    futures::future::poll_fn(|cx| {
+        if monotonic_clock::now() >= deadline {
+            return Poll::Ready(());
+        }
+        let pollable = monotonic_clock::subscribe_instant(deadline);
+        registration = Some(spin_executor::push_waker_and_get_token(pollable, cx.waker().clone()).into());
+        Poll::Pending
+    })
+    .await;
+    drop(registration);
 }

@@ -9,7 +9,9 @@
 //! 3. links it the way Spin does for WASI: wasmtime-wasi 47's WASI 0.2 and wasi-http implementations, so
 //!    every WASI import is type-checked against the real host (Spin's own interfaces are stubbed: their names
 //!    were checked in step 2);
-//! 4. checks it exports `wasi:http/incoming-handler@0.2.x`, which Spin's HTTP trigger calls.
+//! 4. checks it exports `wasi:http/incoming-handler@0.2.x`, which Spin's HTTP trigger calls — or, for a
+//!    component dependency given with `--dependency`, that it exports the `pycommerce:bridge` interfaces
+//!    its importers need.
 //!
 //! Exit status 1 lists every problem found.
 
@@ -92,7 +94,23 @@ struct Cli {
     manifest: PathBuf,
     /// Component files to check instead of the manifest's.
     files: Vec<PathBuf>,
+    /// Component dependencies to check as well: they must export `pycommerce:bridge/catalog` and
+    /// `/accounts` instead of an HTTP handler.
+    #[arg(long = "dependency")]
+    dependencies: Vec<PathBuf>,
 }
+
+/// What a component must export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// An HTTP-triggered component.
+    HttpComponent,
+    /// The `bridge-client` dependency.
+    BridgeDependency,
+}
+
+/// Interfaces the bridge dependency must export (any 0.1.x version).
+const BRIDGE_EXPORTS: &[&str] = &["pycommerce:bridge/catalog@0.1.", "pycommerce:bridge/accounts@0.1."];
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
@@ -109,8 +127,14 @@ fn main() -> anyhow::Result<()> {
     let files = if cli.files.is_empty() { manifest_sources(&cli.manifest)? } else { cli.files };
     let (engine, linker) = spin_like_host()?;
     let mut failures = 0;
-    for file in &files {
-        match check(&engine, &linker, file) {
+    let checks: Vec<(PathBuf, Role)> = files
+        .into_iter()
+        .map(|file| (file, Role::HttpComponent))
+        .chain(cli.dependencies.into_iter().map(|file| (file, Role::BridgeDependency)))
+        .collect();
+    let files: Vec<&PathBuf> = checks.iter().map(|(file, _)| file).collect();
+    for (file, role) in &checks {
+        match check(&engine, &linker, file, *role) {
             Ok(imports) => println!("ok   {} ({imports} imports, all provided by Spin)", file.display()),
             Err(error) => {
                 failures += 1;
@@ -142,12 +166,12 @@ fn manifest_sources(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 /// Compiles `file` and checks its imports and exports; returns the number of imports.
-fn check(engine: &Engine, wasi: &Linker<Host>, file: &Path) -> anyhow::Result<usize> {
+fn check(engine: &Engine, wasi: &Linker<Host>, file: &Path, role: Role) -> anyhow::Result<usize> {
     let bytes = std::fs::read(file).with_context(|| "read the component (was it built for wasm32-wasip2?)")?;
-    check_bytes(engine, wasi, &bytes)
+    check_bytes(engine, wasi, &bytes, role)
 }
 
-fn check_bytes(engine: &Engine, wasi: &Linker<Host>, bytes: &[u8]) -> anyhow::Result<usize> {
+fn check_bytes(engine: &Engine, wasi: &Linker<Host>, bytes: &[u8], role: Role) -> anyhow::Result<usize> {
     let component =
         Component::from_binary(engine, bytes).map_err(anyhow::Error::from).context("wasmtime 47 cannot compile it")?;
     let ty = component.component_type();
@@ -162,12 +186,27 @@ fn check_bytes(engine: &Engine, wasi: &Linker<Host>, bytes: &[u8]) -> anyhow::Re
         .instantiate_pre(&component)
         .map_err(anyhow::Error::from)
         .context("its WASI imports do not link against wasmtime-wasi 47")?;
-    let exports_handler = ty.exports(engine).any(|(name, item)| {
-        matches!(item.ty, ComponentItem::ComponentInstance(_))
-            && name.strip_prefix("wasi:http/incoming-handler@").is_some_and(|version| WASI_0_2.contains(&version))
-    });
-    if !exports_handler {
-        bail!("does not export wasi:http/incoming-handler@0.2.x");
+    let exported: Vec<String> = ty
+        .exports(engine)
+        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .map(|(name, _)| name.to_owned())
+        .collect();
+    match role {
+        Role::HttpComponent => {
+            let handler = exported.iter().any(|name| {
+                name.strip_prefix("wasi:http/incoming-handler@").is_some_and(|version| WASI_0_2.contains(&version))
+            });
+            if !handler {
+                bail!("does not export wasi:http/incoming-handler@0.2.x");
+            }
+        }
+        Role::BridgeDependency => {
+            for wanted in BRIDGE_EXPORTS {
+                if !exported.iter().any(|name| name.starts_with(wanted)) {
+                    bail!("does not export {wanted}x (exports: {exported:?})");
+                }
+            }
+        }
     }
     Ok(imports.len())
 }
@@ -232,7 +271,7 @@ mod tests {
 
     fn verdict(bytes: &[u8]) -> Result<usize, String> {
         let (engine, linker) = spin_like_host().unwrap();
-        check_bytes(&engine, &linker, bytes).map_err(|error| format!("{error:#}"))
+        check_bytes(&engine, &linker, bytes, Role::HttpComponent).map_err(|error| format!("{error:#}"))
     }
 
     #[test]
@@ -257,6 +296,19 @@ mod tests {
         let imports =
             r#"(import "wasi:clocks/monotonic-clock@0.2.6" (instance (export "now" (func (result string)))))"#;
         assert!(verdict(&component(imports, true)).unwrap_err().contains("do not link"));
+    }
+
+    #[test]
+    fn a_dependency_must_export_the_bridge_interfaces() {
+        let (engine, linker) = spin_like_host().unwrap();
+        let exports = r#"(instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c))
+                          (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))"#;
+        let good = wat::parse_str(format!("(component {exports})")).unwrap();
+        assert_eq!(check_bytes(&engine, &linker, &good, Role::BridgeDependency).unwrap(), 0);
+        let partial =
+            wat::parse_str(r#"(component (instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c)))"#)
+                .unwrap();
+        assert!(check_bytes(&engine, &linker, &partial, Role::BridgeDependency).is_err());
     }
 
     #[test]

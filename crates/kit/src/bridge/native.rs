@@ -1,9 +1,8 @@
-//! The Bridge port, native backend: the bridge's ProductService and UserService through a tonic client.
+//! Native backend of the Bridge port: the bridge's ProductService and UserService through a tonic client.
 //!
 //! Every call has a deadline. Every operation is idempotent (lookups trivially, `reserve_stock` per order
 //! id, `release_stock` by design), so a call that fails as *unavailable* (transport error, UNAVAILABLE,
 //! deadline) is retried — at most twice, with a short backoff — and any other error is returned at once.
-//! On Spin the same operations are the `pycommerce:bridge` WIT imports (see `wit/bridge.wit`).
 
 use std::future::Future;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use bridge_proto::catalog::v1::{
 };
 use bridge_proto::users::v1::user_service_client::UserServiceClient;
 use bridge_proto::users::v1::{GetUserByIdRequest, IsUserActiveRequest, User};
-pub use bridge_proto::BridgeError;
+use bridge_proto::BridgeError;
 use tonic::transport::{Channel, Endpoint};
 
 /// Backoff before each retry of an unavailable call.
