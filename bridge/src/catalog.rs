@@ -17,7 +17,7 @@ use bridge_proto::limits::{MAX_LINES, MAX_QUANTITY};
 use bridge_proto::BridgeError;
 use tonic::{Request, Response, Status};
 
-use crate::db::{unavailable, uuid_arg, Database};
+use crate::db::{column, unavailable, uuid_arg, Database};
 
 /// The catalog service.
 #[derive(Clone)]
@@ -48,13 +48,13 @@ impl Catalog {
             .await?
             .ok_or_else(|| BridgeError::NotFound(format!("product {id} does not exist")))?;
         Ok(Product {
-            id: row.get::<_, uuid::Uuid>("id").to_string(),
-            sku: row.get("sku"),
-            name: row.get("name"),
-            price_cents: row.get("price_cents"),
-            currency: row.get("currency"),
-            stock: row.get("stock"),
-            active: row.get("active"),
+            id: column::<uuid::Uuid>(&row, "id")?.to_string(),
+            sku: column(&row, "sku")?,
+            name: column(&row, "name")?,
+            price_cents: column(&row, "price_cents")?,
+            currency: column(&row, "currency")?,
+            stock: column(&row, "stock")?,
+            active: column(&row, "active")?,
         })
     }
 
@@ -122,9 +122,9 @@ impl Catalog {
                     reserved.push(ReservedLine {
                         product_id: product_id.to_string(),
                         quantity: *quantity,
-                        name: row.get("name"),
-                        unit_price_cents: row.get("price_cents"),
-                        currency: row.get("currency"),
+                        name: column(&row, "name")?,
+                        unit_price_cents: column(&row, "price_cents")?,
+                        currency: column(&row, "currency")?,
                     });
                 }
                 for line in &reserved {
@@ -206,8 +206,8 @@ async fn shortage(
         .await
         .map_err(|e| unavailable(&e))?;
     Ok(match row {
-        Some(row) if row.get::<_, bool>("active") => {
-            let stock: i32 = row.get("stock");
+        Some(row) if column::<bool>(&row, "active")? => {
+            let stock: i32 = column(&row, "stock")?;
             BridgeError::InsufficientStock(format!("product {product_id}: {quantity} wanted, {stock} in stock"))
         }
         _ => BridgeError::NotFound(format!("product {product_id} is not for sale")),
@@ -226,16 +226,17 @@ async fn reserved_lines(
         )
         .await
         .map_err(|e| unavailable(&e))?;
-    Ok(rows
-        .iter()
-        .map(|row| ReservedLine {
-            product_id: row.get::<_, uuid::Uuid>("product_id").to_string(),
-            quantity: row.get("quantity"),
-            name: row.get("name"),
-            unit_price_cents: row.get("unit_price_cents"),
-            currency: row.get("currency"),
+    rows.iter()
+        .map(|row| {
+            Ok(ReservedLine {
+                product_id: column::<uuid::Uuid>(row, "product_id")?.to_string(),
+                quantity: column(row, "quantity")?,
+                name: column(row, "name")?,
+                unit_price_cents: column(row, "unit_price_cents")?,
+                currency: column(row, "currency")?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 async fn bump_catalog_version(transaction: &deadpool_postgres::Transaction<'_>) -> Result<(), BridgeError> {

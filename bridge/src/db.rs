@@ -72,3 +72,12 @@ pub fn unavailable(error: &dyn std::fmt::Display) -> BridgeError {
 pub fn uuid_arg(value: &str, field: &str) -> Result<uuid::Uuid, BridgeError> {
     uuid::Uuid::parse_str(value).map_err(|_| BridgeError::Invalid(format!("{field} must be a UUID")))
 }
+
+/// Column `name` of `row` as `T`; a mismatch (a schema bug) is UNAVAILABLE with the cause logged, never a
+/// panic.
+pub fn column<'a, T: tokio_postgres::types::FromSql<'a>>(
+    row: &'a tokio_postgres::Row,
+    name: &str,
+) -> Result<T, BridgeError> {
+    row.try_get(name).map_err(|error| unavailable(&error))
+}

@@ -5,7 +5,7 @@ use bridge_proto::users::v1::{GetUserByIdRequest, IsUserActiveRequest, IsUserAct
 use bridge_proto::BridgeError;
 use tonic::{Request, Response, Status};
 
-use crate::db::{unavailable, uuid_arg, Database};
+use crate::db::{column, unavailable, uuid_arg, Database};
 
 /// The users service.
 #[derive(Clone)]
@@ -36,11 +36,11 @@ impl Users {
             .await?
             .ok_or_else(|| BridgeError::NotFound(format!("user {id} does not exist")))?;
         Ok(User {
-            id: row.get::<_, uuid::Uuid>("id").to_string(),
-            email: row.get("email"),
-            full_name: row.get("full_name"),
-            role: row.get("role"),
-            active: row.get("active"),
+            id: column::<uuid::Uuid>(&row, "id")?.to_string(),
+            email: column(&row, "email")?,
+            full_name: column(&row, "full_name")?,
+            role: column(&row, "role")?,
+            active: column(&row, "active")?,
         })
     }
 }

@@ -18,10 +18,28 @@ fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned())
 }
 
-/// A migrated database of its own, and a SQL client on it.
+/// A migrated database of its own, and a SQL client on it; dropped with the test.
 struct TestDb {
     url: String,
+    name: String,
     client: tokio_postgres::Client,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (admin, name) = (admin_url(), self.name.clone());
+        // Drop cannot await: use a runtime of its own on another thread.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async move {
+                if let Ok((client, connection)) = tokio_postgres::connect(&admin, NoTls).await {
+                    tokio::spawn(connection);
+                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                }
+            });
+        })
+        .join();
+    }
 }
 
 impl TestDb {
@@ -29,12 +47,13 @@ impl TestDb {
         let admin = admin_url();
         let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
         let server = base.rsplit_once('/').unwrap().0;
-        let url = format!("{server}/pc_bridge_{}?{query}", uuid::Uuid::new_v4().simple());
+        let name = format!("pc_bridge_{}", uuid::Uuid::new_v4().simple());
+        let url = format!("{server}/{name}?{query}");
         bridge::migrate::create_database(&url).await.unwrap();
         bridge::migrate::run(&url).await.unwrap();
         let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
         tokio::spawn(connection);
-        Self { url, client }
+        Self { url, name, client }
     }
 
     async fn product(&self, stock: i32) -> String {

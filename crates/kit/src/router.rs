@@ -65,8 +65,16 @@ impl<T: Clone> Router<T> {
     }
 
     /// Finds the route for `method` and `path`: 404 when no pattern matches the path, 405 (with `Allow`)
-    /// when the path matches under other methods only, 400 when a parameter is not valid UTF-8.
+    /// when the path matches under other methods only, 400 when a parameter is not valid UTF-8. `HEAD` is
+    /// served by the `GET` route when there is no `HEAD` route (the host drops the body).
     pub fn at(&self, method: &Method, path: &str) -> Result<(T, Params), Problem> {
+        match self.find(method, path) {
+            Err(problem) if method == Method::HEAD => self.find(&Method::GET, path).map_err(|_| problem),
+            found => found,
+        }
+    }
+
+    fn find(&self, method: &Method, path: &str) -> Result<(T, Params), Problem> {
         let parts: Vec<&str> = split(path).collect();
         let mut allowed = Vec::new();
         for route in &self.routes {
@@ -136,6 +144,7 @@ mod tests {
         assert_eq!(params.get("id"), Some("a b"));
         assert_eq!(router().at(&Method::GET, "/users/").unwrap().0, Op::List);
         assert_eq!(router().at(&Method::PUT, "/users/1/password").unwrap().0, Op::Password);
+        assert_eq!(router().at(&Method::HEAD, "/users/1").unwrap().0, Op::Get);
     }
 
     #[test]
