@@ -1,3 +1,4 @@
 //! The end-to-end suite: one binary, one module per area, every test on its own system (see `e2e::spawn_app`).
 
+mod catalog;
 mod gateway;
