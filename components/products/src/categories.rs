@@ -47,8 +47,8 @@ impl CategoryBody {
         fields.finish().map_err(Error::Validation)?;
         match (name, slug, parent_id) {
             (Some(name), Some(slug), Some(parent_id)) => Ok(CategoryWrite { name, slug, parent_id }),
-            // Unreachable: a missing value always recorded a field error above.
-            _ => Err(Error::Validation(Vec::new())),
+            // Not reachable: a missing value always recorded a field error above.
+            _ => Err(Error::Internal("a field was neither valid nor reported".to_owned())),
         }
     }
 }

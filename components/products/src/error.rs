@@ -30,6 +30,9 @@ pub enum Error {
     /// Postgres failed.
     #[error(transparent)]
     Db(DbError),
+    /// A bug or an impossible state (logged; the client gets a bare 500).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl From<Problem> for Error {
@@ -119,6 +122,10 @@ impl From<Error> for Problem {
             }
             Error::Db(error) => {
                 tracing::error!(%error, "database call failed");
+                Problem::internal()
+            }
+            Error::Internal(error) => {
+                tracing::error!(%error, "internal error");
                 Problem::internal()
             }
         }

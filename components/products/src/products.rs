@@ -74,8 +74,8 @@ impl ProductBody {
                     active: self.active,
                 })
             }
-            // Unreachable: a missing value always recorded a field error above.
-            _ => Err(Error::Validation(Vec::new())),
+            // Not reachable: a missing value always recorded a field error above.
+            _ => Err(Error::Internal("a field was neither valid nor reported".to_owned())),
         }
     }
 }
@@ -143,8 +143,7 @@ async fn page_body(service: &Service, filter: &Filter) -> Result<Vec<u8>, Error>
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    serde_json::to_vec(value)
-        .map_err(|error| Error::Db(kit::db::DbError::Conversion(format!("response serialisation: {error}"))))
+    serde_json::to_vec(value).map_err(|error| Error::Internal(format!("response serialisation: {error}")))
 }
 
 /// `POST /products` (admin): 201 with the product and its `Location`.

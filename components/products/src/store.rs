@@ -225,7 +225,7 @@ impl Store {
     /// The catalog version: it changes with every catalog write.
     pub async fn version(&self) -> Result<i64, Error> {
         let rows = self.db.query("SELECT value FROM catalog.version", &[]).await?;
-        let row = rows.first().ok_or_else(|| Error::Db(kit::db::DbError::Conversion("no catalog version".into())))?;
+        let row = rows.first().ok_or_else(|| Error::Internal("no catalog version".to_owned()))?;
         Ok(row.get("value")?)
     }
 
@@ -323,8 +323,7 @@ impl Store {
              SELECT {PRODUCT_COLUMNS} FROM changed p"
         );
         let rows = self.db.query(&sql, &write.params()).await.map_err(Error::from_write)?;
-        let row =
-            rows.first().ok_or_else(|| Error::Db(kit::db::DbError::Conversion("insert returned no row".into())))?;
+        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
         Product::from_row(&row)
     }
 
@@ -382,8 +381,7 @@ impl Store {
         );
         let params = [write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
         let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
-        let row =
-            rows.first().ok_or_else(|| Error::Db(kit::db::DbError::Conversion("insert returned no row".into())))?;
+        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
         Category::from_row(&row)
     }
 
@@ -424,8 +422,7 @@ impl Store {
              SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT in_use FROM used) AS in_use"
         );
         let rows = self.db.query(&sql, &[id.into()]).await.map_err(Error::from_delete)?;
-        let row =
-            rows.first().ok_or_else(|| Error::Db(kit::db::DbError::Conversion("delete returned no row".into())))?;
+        let row = rows.first().ok_or_else(|| Error::Internal("delete returned no row".to_owned()))?;
         Ok(match (row.get::<bool>("found")?, row.get::<bool>("in_use")?) {
             (false, _) => CategoryDeletion::NotFound,
             (true, true) => CategoryDeletion::InUse,
