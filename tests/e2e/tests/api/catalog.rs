@@ -691,3 +691,31 @@ async fn with_the_cache_turned_off_nothing_is_stored() {
     }
     assert!(listing_keys(&prefix).await.is_empty());
 }
+
+#[tokio::test]
+async fn with_redis_silent_reads_time_out_of_the_cache_and_are_served_from_postgres() {
+    // A "Redis" that accepts connections and never answers: every cache call runs into cache_timeout_ms.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = silent.local_addr().unwrap();
+    let held = tokio::spawn(async move {
+        let mut connections = Vec::new();
+        while let Ok((connection, _)) = silent.accept().await {
+            connections.push(connection);
+        }
+    });
+    let redis_url = format!("redis://{address}");
+    let overrides = [("redis_url", redis_url.as_str()), ("cache_timeout_ms", "150")];
+    let Some(app) = spawn_local_app_with(&overrides).await else {
+        held.abort();
+        return;
+    };
+    let admin = app.token(Role::Admin);
+    let created = create_product(&app, &admin, product("SLOW-1", "Clock", 1200, 4, None)).await;
+    let listing = app.get("/products?sort=price_asc").await;
+    assert_eq!(cache_status(&listing), "bypass");
+    assert_eq!(json_of(listing, 200).await["items"][0]["sku"], "SLOW-1");
+    let one = app.get(&format!("/products/{}", created["id"].as_str().unwrap())).await;
+    assert_eq!(cache_status(&one), "bypass");
+    assert_eq!(json_of(one, 200).await["name"], "Clock");
+    held.abort();
+}
