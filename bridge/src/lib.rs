@@ -1,7 +1,8 @@
 //! # bridge — the native process beside Spin
 //!
 //! What a Wasm component cannot do on stock Spin lives here: the gRPC services other services call
-//! (`proto/`), database migrations, and the development key pair the local run command needs.
+//! (`proto/`), database migrations, the development key pair the local run command needs, and the demo
+//! catalog it loads.
 //!
 //! ## Layout
 //! - [`server`]: the tonic server (gRPC + gRPC-Web, health, reflection) and its lifecycle.
@@ -11,7 +12,8 @@
 //! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
 //! - [`keys`]: development signing keys for local runs.
-//! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge keygen`).
+//! - [`seed`]: the demo catalog for local runs.
+//! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge seed-demo`, `bridge keygen`).
 
 pub mod catalog;
 pub mod db;
@@ -19,5 +21,6 @@ pub mod health;
 pub mod keys;
 pub mod metrics;
 pub mod migrate;
+pub mod seed;
 pub mod server;
 pub mod users;

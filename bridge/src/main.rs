@@ -51,6 +51,16 @@ enum Command {
         #[arg(long)]
         create_database: bool,
     },
+    /// Loads the demo catalog (categories and 200 products); safe to run repeatedly. Run it after `migrate`.
+    SeedDemo {
+        /// Postgres URL.
+        #[arg(
+            long,
+            env = "SPIN_VARIABLE_DB_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
+        )]
+        database_url: String,
+    },
     /// Writes a development Ed25519 key pair for access tokens (`jwt_private.pem`, `jwt_public.pem`) into a
     /// directory, unless one is already there. Never use these keys outside a developer machine.
     Keygen {
@@ -88,6 +98,10 @@ async fn main() -> anyhow::Result<()> {
             }
             let applied = bridge::migrate::run(&database_url).await?;
             tracing::info!(count = applied.len(), applied = ?applied, "migrations applied");
+        }
+        Command::SeedDemo { database_url } => {
+            let seeded = bridge::seed::demo_catalog(&database_url).await?;
+            tracing::info!(categories = seeded.categories, products = seeded.products, "demo catalog loaded");
         }
         Command::Keygen { dir } => {
             if bridge::keys::write_dev_key_pair(&dir)? {

@@ -1,60 +1,167 @@
 //! # products — the catalog and its cached listings
 //!
 //! A private Spin component, reached only through the gateway (service chaining); its data lives in the
-//! `catalog` Postgres schema.
+//! `catalog` Postgres schema. Reads are public; writes need the admin role (the gateway verifies the token
+//! and forwards the identity). API and cache behaviour: `docs/catalog.md`.
 //!
 //! ## Layout
-//! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//!
-//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+//! - `lib.rs`: the [`Service`], its routes, response helpers and the Spin entry point.
+//! - [`products`]: `/products` handlers and the write DTO.
+//! - [`categories`]: `/categories` handlers and the write DTO.
+//! - [`listing`]: the listing's query — normalised filters, sort orders, the keyset cursor, the cache hash.
+//! - [`domain`]: domain types parsed at the edge (`Sku`, `Money`, `Currency`, `Name`, `Slug`, `Limit`, ...).
+//! - [`store`]: every SQL statement; each write bumps the catalog version in the same statement.
+//! - [`cache`]: the Redis read cache (versioned keys, TTLs, popular keys, hit/miss logs and counters).
+//! - [`error`]: the service's error type, its one mapping to problem responses and the constraint map.
 
-use http::Method;
-use kit::cache::Cache;
+pub mod cache;
+pub mod categories;
+pub mod domain;
+pub mod error;
+pub mod listing;
+pub mod products;
+pub mod store;
+
+use bytes::Bytes;
+use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::router::Router;
-use kit::{Ctx, Request, Response};
+use kit::{Ctx, Problem, Request, Response};
+use serde::Serialize;
+
+use crate::cache::CatalogCache;
+use crate::error::Error;
+use crate::store::Store;
 
 const SERVICE: &str = "products";
+
+/// Response header telling whether a read came from the cache: `hit`, `miss` (read from Postgres and
+/// stored) or `bypass` (read from Postgres; the cache is off, failed, or does not apply).
+pub const X_CACHE: &str = "x-cache";
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Health,
+    ListProducts,
+    CreateProduct,
+    GetProduct,
+    UpdateProduct,
+    DeleteProduct,
+    ListCategories,
+    CreateCategory,
+    GetCategory,
+    UpdateCategory,
+    DeleteCategory,
 }
 
 fn routes() -> Router<Route> {
-    Router::new().route(Method::GET, "/health", Route::Health)
+    Router::new()
+        .route(Method::GET, "/health", Route::Health)
+        .route(Method::GET, "/products", Route::ListProducts)
+        .route(Method::POST, "/products", Route::CreateProduct)
+        .route(Method::GET, "/products/{id}", Route::GetProduct)
+        .route(Method::PUT, "/products/{id}", Route::UpdateProduct)
+        .route(Method::DELETE, "/products/{id}", Route::DeleteProduct)
+        .route(Method::GET, "/categories", Route::ListCategories)
+        .route(Method::POST, "/categories", Route::CreateCategory)
+        .route(Method::GET, "/categories/{id}", Route::GetCategory)
+        .route(Method::PUT, "/categories/{id}", Route::UpdateCategory)
+        .route(Method::DELETE, "/categories/{id}", Route::DeleteCategory)
 }
 
 /// The products service.
 #[derive(Debug)]
 pub struct Service {
-    db: Db,
-    cache: Cache,
+    store: Store,
+    cache: CatalogCache,
     routes: Router<Route>,
 }
 
 impl Service {
     /// Builds the service from its variables.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
-        Ok(Self { db: Db::from_config(&ctx.config)?, cache: Cache::from_config(&ctx.config)?, routes: routes() })
+        Ok(Self {
+            store: Store::new(Db::from_config(&ctx.config)?),
+            cache: CatalogCache::from_config(&ctx.config)?,
+            routes: routes(),
+        })
     }
 
-    /// Handles one request.
+    /// Handles one request. `HEAD` is answered as `GET` without the body.
     pub async fn handle(&self, request: Request) -> Response {
-        match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => {
-                // The cache is an optimisation: without Redis the service still answers from Postgres.
-                let checks = vec![
-                    Check::required("postgres", self.db.ping().await),
-                    Check::optional("redis", self.cache.ping().await),
-                ];
-                health::report(SERVICE, checks)
+        let head = request.method() == Method::HEAD;
+        let method = if head { Method::GET } else { request.method().clone() };
+        let mut response = match self.routes.at(&method, request.uri().path()) {
+            Ok((route, params)) => {
+                let id = params.get("id").unwrap_or_default();
+                match self.dispatch(route, &request, id).await {
+                    Ok(response) => response,
+                    Err(error) => Problem::from(error).into_response(),
+                }
             }
             Err(problem) => problem.into_response(),
+        };
+        if head {
+            *response.body_mut() = Bytes::new();
+        }
+        response
+    }
+
+    async fn dispatch(&self, route: Route, request: &Request, id: &str) -> Result<Response, Error> {
+        match route {
+            Route::Health => {
+                // The cache is an optimisation: without Redis the service still answers from Postgres.
+                let checks = vec![
+                    Check::required("postgres", self.store.db().ping().await),
+                    Check::optional("redis", self.cache.redis().ping().await),
+                ];
+                Ok(health::report(SERVICE, checks))
+            }
+            Route::ListProducts => products::list(self, request).await,
+            Route::CreateProduct => products::create(self, request).await,
+            Route::GetProduct => products::get(self, request, id).await,
+            Route::UpdateProduct => products::update(self, request, id).await,
+            Route::DeleteProduct => products::delete(self, request, id).await,
+            Route::ListCategories => categories::list(self, request).await,
+            Route::CreateCategory => categories::create(self, request).await,
+            Route::GetCategory => categories::get(self, id).await,
+            Route::UpdateCategory => categories::update(self, request, id).await,
+            Route::DeleteCategory => categories::delete(self, request, id).await,
         }
     }
+}
+
+/// Whether a read was served from the cache.
+#[derive(Debug, Clone, Copy)]
+enum CacheStatus {
+    Hit,
+    Miss,
+    Bypass,
+}
+
+/// A 200 JSON response from an already serialised body, with its [`X_CACHE`] status.
+fn cached_json(body: Vec<u8>, status: CacheStatus) -> Response {
+    let mut response = http::Response::new(Bytes::from(body));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let status = match status {
+        CacheStatus::Hit => "hit",
+        CacheStatus::Miss => "miss",
+        CacheStatus::Bypass => "bypass",
+    };
+    headers.insert(X_CACHE, HeaderValue::from_static(status));
+    response
+}
+
+/// 201 with `Location`.
+fn created<T: Serialize>(location: &str, value: &T) -> Response {
+    let mut response = kit::http::json(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
 }
 
 kit::spin_component!(Service);

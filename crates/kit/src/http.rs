@@ -111,9 +111,11 @@ pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> 
 }
 
 /// Parses the query string into `T` (use `#[serde(deny_unknown_fields)]` to reject unknown parameters); any
-/// error is a 400 naming the parameter when it can.
+/// error is a 400 naming the parameter when it can. A malformed percent-escape (`%zz`) or an escape that
+/// decodes to invalid UTF-8 is a 400 too, rather than being decoded leniently into something else.
 pub fn parse_query<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
     let query = request.uri().query().unwrap_or("");
+    check_query_encoding(query)?;
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let field = error.path().to_string();
@@ -121,6 +123,21 @@ pub fn parse_query<T: DeserializeOwned>(request: &Request) -> Result<T, Problem>
         Problem::bad_request("invalid query parameters")
             .with_errors(vec![FieldError::new(if field == "." { "query".to_owned() } else { field }, message)])
     })
+}
+
+/// Refuses percent-escapes that are not `%` and two hex digits, and escapes that decode to invalid UTF-8.
+fn check_query_encoding(query: &str) -> Result<(), Problem> {
+    let bytes = query.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(index, byte)| {
+        *byte == b'%' && !bytes.get(index + 1..index + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err(Problem::bad_request("the query string has a malformed percent-escape"));
+    }
+    if percent_encoding::percent_decode_str(query).decode_utf8().is_err() {
+        return Err(Problem::bad_request("the query string is not valid UTF-8"));
+    }
+    Ok(())
 }
 
 /// serde_json appends "at line X column Y"; clients get the message without it (the path says where).
@@ -200,5 +217,9 @@ mod tests {
         assert_eq!(parse_query::<Paging>(&request("/x?limit=abc")).unwrap_err().status, 400);
         assert_eq!(parse_query::<Paging>(&request("/x?limit=999")).unwrap_err().status, 400);
         assert_eq!(parse_query::<Paging>(&request("/x?other=1")).unwrap_err().status, 400);
+        for malformed in ["/x?limit=%zz", "/x?limit=5%", "/x?limit=%4", "/x?limit=%ff"] {
+            assert_eq!(parse_query::<Paging>(&request(malformed)).unwrap_err().status, 400, "{malformed}");
+        }
+        assert!(parse_query::<Paging>(&request("/x?limit=%35")).is_ok());
     }
 }

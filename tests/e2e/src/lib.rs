@@ -7,8 +7,13 @@
 //!   sign their own tokens then need the private key the system trusts: `PYCOMMERCE_JWT_PRIVATE_KEY_FILE`,
 //!   by default `.dev/keys/jwt_private.pem` as written by `scripts/run`.
 //!
+//! A spawned system also gets its own Redis key prefix for the catalog cache (`cache_prefix`), removed with
+//! its keys when the [`App`] is dropped: test databases all start at the same catalog version, so a shared
+//! prefix would let one test read another's cached listings.
+//!
 //! Environment: `PYCOMMERCE_TEST_DATABASE_URL` (admin URL for creating test databases, default
-//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_JWT_ISSUER`,
+//! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_TEST_REDIS_URL` (default
+//! `redis://127.0.0.1:6379`), `PYCOMMERCE_JWT_ISSUER`,
 //! `PYCOMMERCE_JWT_AUDIENCE` (external mode, defaults as in spin.toml).
 
 pub mod bench;
@@ -43,6 +48,8 @@ struct Spawned {
     host: devhost::Running,
     database: String,
     admin_url: String,
+    database_url: String,
+    cache_prefix: String,
 }
 
 /// Starts (or connects to) the system under test.
@@ -101,15 +108,21 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned());
     let database = format!("pc_e2e_{}", uuid::Uuid::new_v4().simple());
     let database_url = database_url(&admin_url, &database)?;
+    let cache_prefix = overrides
+        .iter()
+        .find(|(name, _)| *name == "cache_prefix")
+        .map_or_else(|| format!("pc:e2e:{database}:"), |(_, prefix)| prefix.to_string());
     bridge::migrate::create_database(&database_url).await.context("create the test database")?;
     bridge::migrate::run(&database_url).await.context("migrate the test database")?;
 
     let (private_pem, public_pem) = generate_key_pair()?;
     let mut variables = HashMap::from([
-        ("db_url".to_owned(), database_url),
+        ("db_url".to_owned(), database_url.clone()),
+        ("cache_prefix".to_owned(), cache_prefix.clone()),
         ("jwt_public_key".to_owned(), public_pem),
         ("jwt_private_key".to_owned(), private_pem.clone()),
-        ("redis_key_prefix".to_owned(), format!("pc:test:{}:", uuid::Uuid::new_v4().simple())),
+        // Rate-limit counters share the per-system prefix, so they are removed with it too.
+        ("redis_key_prefix".to_owned(), cache_prefix.clone()),
         ("jwt_issuer".to_owned(), ISSUER.to_owned()),
         ("jwt_audience".to_owned(), AUDIENCE.to_owned()),
         ("cors_allowed_origins".to_owned(), "https://shop.example.com".to_owned()),
@@ -128,8 +141,13 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         signer: Some(Signer::from_pem(&private_pem)?),
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        spawned: Some(Spawned { host, database, admin_url }),
+        spawned: Some(Spawned { host, database, admin_url, database_url, cache_prefix }),
     })
+}
+
+/// The Redis the tests use: `PYCOMMERCE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
+pub fn test_redis_url() -> String {
+    std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }
 
 fn database_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
@@ -145,7 +163,7 @@ impl Drop for App {
         };
         drop(spawned.host);
         // Drop the test database on a separate runtime: Drop cannot await.
-        let Spawned { database, admin_url, .. } = spawned;
+        let Spawned { database, admin_url, cache_prefix, .. } = spawned;
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
                 return;
@@ -155,10 +173,22 @@ impl Drop for App {
                     tokio::spawn(connection);
                     let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
                 }
+                let _ = delete_keys(&cache_prefix).await;
             });
         })
         .join();
     }
+}
+
+/// Deletes every Redis key under `prefix`.
+async fn delete_keys(prefix: &str) -> redis::RedisResult<()> {
+    let client = redis::Client::open(test_redis_url())?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut connection).await?;
+    if !keys.is_empty() {
+        redis::cmd("DEL").arg(keys).query_async::<()>(&mut connection).await?;
+    }
+    Ok(())
 }
 
 /// A response read off a raw TCP exchange.
@@ -180,6 +210,16 @@ impl RawResponse {
 }
 
 impl App {
+    /// The URL of the system's own database, when this test started it (`None` against an external system).
+    pub fn database_url(&self) -> Option<&str> {
+        self.spawned.as_ref().map(|spawned| spawned.database_url.as_str())
+    }
+
+    /// The Redis key prefix of the catalog cache, when this test started the system.
+    pub fn cache_prefix(&self) -> Option<&str> {
+        self.spawned.as_ref().map(|spawned| spawned.cache_prefix.as_str())
+    }
+
     /// `base_url + path`.
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)

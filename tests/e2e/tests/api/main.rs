@@ -1,4 +1,5 @@
 //! The end-to-end suite: one binary, one module per area, every test on its own system (see `e2e::spawn_app`).
 
+mod catalog;
 mod gateway;
 mod identity;

@@ -1,0 +1,446 @@
+//! Every SQL statement of the catalog.
+//!
+//! Each write is one statement that also bumps `catalog.version` (a data-modifying CTE, atomic with the
+//! write), which is what invalidates cached listings. Timestamps are read as RFC 3339 text in UTC (Spin cannot
+//! read `timestamptz`); the newest/oldest sort key is read as epoch microseconds and bound back as an offset
+//! from the epoch, which is exact (Postgres keeps microseconds).
+
+use kit::db::{Db, Row, Value};
+use serde::Serialize;
+
+use crate::domain::{Description, Limit, Money, Name, Sku, Slug, Stock};
+use crate::error::Error;
+use crate::listing::{CategoryRef, Cursor, Filter, Sort, SortKey};
+
+/// RFC 3339 text of a timestamptz column, in UTC with microseconds.
+macro_rules! rfc3339 {
+    ($column:literal) => {
+        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
+    };
+}
+
+/// The columns of a product row, from a relation aliased `p`.
+const PRODUCT_COLUMNS: &str = concat!(
+    "p.id, p.sku, p.name, p.description, p.category_id, p.price_cents, p.currency, p.stock, p.active, ",
+    rfc3339!("p.created_at"),
+    " AS created_at, ",
+    rfc3339!("p.updated_at"),
+    " AS updated_at, (extract(epoch FROM p.created_at) * 1000000)::int8 AS created_us, lower(p.name) AS name_key"
+);
+
+/// The columns of a category row, from a relation aliased `c`.
+const CATEGORY_COLUMNS: &str = concat!(
+    "c.id, c.name, c.slug, c.parent_id, ",
+    rfc3339!("c.created_at"),
+    " AS created_at, ",
+    rfc3339!("c.updated_at"),
+    " AS updated_at"
+);
+
+/// Bumps the catalog version when the CTE named `changed` produced a row.
+const BUMP: &str = "bump AS (UPDATE catalog.version SET value = value + 1 WHERE EXISTS (SELECT 1 FROM changed) \
+                    RETURNING value)";
+
+/// A price as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Price {
+    /// Minor units of the currency.
+    pub cents: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+}
+
+/// A product as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Product {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Normalised SKU.
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// Category, if any.
+    pub category_id: Option<uuid::Uuid>,
+    /// Price.
+    pub price: Price,
+    /// Units in stock.
+    pub stock: i32,
+    /// Whether it is visible to shoppers.
+    pub active: bool,
+    /// Creation time (RFC 3339, UTC).
+    pub created_at: String,
+    /// Last change (RFC 3339, UTC).
+    pub updated_at: String,
+    #[serde(skip)]
+    created_us: i64,
+    #[serde(skip)]
+    name_key: String,
+}
+
+impl Product {
+    fn from_row(row: &Row<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            id: row.get("id")?,
+            sku: row.get("sku")?,
+            name: row.get("name")?,
+            description: row.get("description")?,
+            category_id: row.get("category_id")?,
+            price: Price { cents: row.get("price_cents")?, currency: row.get("currency")? },
+            stock: row.get("stock")?,
+            active: row.get("active")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            created_us: row.get("created_us")?,
+            name_key: row.get("name_key")?,
+        })
+    }
+
+    /// The cursor that continues a listing in `sort` after this product.
+    pub fn cursor(&self, sort: Sort) -> Cursor {
+        let key = match sort {
+            Sort::PriceAsc | Sort::PriceDesc => SortKey::Int(self.price.cents),
+            Sort::NameAsc | Sort::NameDesc => SortKey::Text(self.name_key.clone()),
+            Sort::Newest | Sort::Oldest => SortKey::Int(self.created_us),
+        };
+        Cursor::new(sort, key, self.id)
+    }
+}
+
+/// A category as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Category {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Name.
+    pub name: String,
+    /// URL slug.
+    pub slug: String,
+    /// Parent category, if any.
+    pub parent_id: Option<uuid::Uuid>,
+    /// Creation time (RFC 3339, UTC).
+    pub created_at: String,
+    /// Last change (RFC 3339, UTC).
+    pub updated_at: String,
+}
+
+impl Category {
+    fn from_row(row: &Row<'_>) -> Result<Self, Error> {
+        Ok(Self {
+            id: row.get("id")?,
+            name: row.get("name")?,
+            slug: row.get("slug")?,
+            parent_id: row.get("parent_id")?,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    }
+}
+
+/// A validated product write (create or full replacement).
+#[derive(Debug, Clone)]
+pub struct ProductWrite {
+    /// SKU.
+    pub sku: Sku,
+    /// Name.
+    pub name: Name,
+    /// Description.
+    pub description: Description,
+    /// Category.
+    pub category_id: Option<uuid::Uuid>,
+    /// Price.
+    pub price: Money,
+    /// Stock.
+    pub stock: Stock,
+    /// Visible to shoppers.
+    pub active: bool,
+}
+
+impl ProductWrite {
+    fn params(&self) -> Vec<Value> {
+        vec![
+            self.sku.as_str().into(),
+            self.name.as_str().into(),
+            self.description.as_str().into(),
+            self.category_id.into(),
+            self.price.cents.into(),
+            self.price.currency.as_str().into(),
+            self.stock.get().into(),
+            self.active.into(),
+        ]
+    }
+}
+
+/// A validated category write.
+#[derive(Debug, Clone)]
+pub struct CategoryWrite {
+    /// Name.
+    pub name: Name,
+    /// Slug.
+    pub slug: Slug,
+    /// Parent.
+    pub parent_id: Option<uuid::Uuid>,
+}
+
+/// What happened to a category deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryDeletion {
+    /// Deleted.
+    Deleted,
+    /// No such category.
+    NotFound,
+    /// Still used by products or subcategories.
+    InUse,
+}
+
+/// What happened to a category update.
+#[derive(Debug, Clone)]
+pub enum CategoryUpdate {
+    /// Updated.
+    Updated(Category),
+    /// No such category.
+    NotFound,
+    /// The new parent is the category itself or one of its descendants.
+    Cycle,
+}
+
+/// The catalog's SQL over the Postgres port.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: Db,
+}
+
+impl Store {
+    /// A store on `db`.
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    /// The database (for health checks).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The catalog version: it changes with every catalog write.
+    pub async fn version(&self) -> Result<i64, Error> {
+        let rows = self.db.query("SELECT value FROM catalog.version", &[]).await?;
+        let row = rows.first().ok_or_else(|| Error::Internal("no catalog version".to_owned()))?;
+        Ok(row.get("value")?)
+    }
+
+    /// One product; inactive ones only when `include_inactive`.
+    pub async fn product(&self, id: uuid::Uuid, include_inactive: bool) -> Result<Option<Product>, Error> {
+        let sql = format!("SELECT {PRODUCT_COLUMNS} FROM catalog.products p WHERE p.id = $1 AND (p.active OR $2)");
+        let rows = self.db.query(&sql, &[id.into(), include_inactive.into()]).await?;
+        rows.first().map(|row| Product::from_row(&row)).transpose()
+    }
+
+    /// One page of products matching `filter`, and the cursor of the next page when there is one.
+    pub async fn products(&self, filter: &Filter) -> Result<(Vec<Product>, Option<Cursor>), Error> {
+        let mut query = Query::default();
+        let mut with = String::new();
+        let mut conditions = Vec::new();
+        if !filter.include_inactive {
+            conditions.push("p.active".to_owned());
+        }
+        if let Some(name) = &filter.name {
+            // A LIKE pattern: the user's text matches literally (its %, _ and \ are escaped).
+            let escaped = name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+            let n = query.bind(format!("%{escaped}%").into());
+            conditions.push(format!("lower(p.name) LIKE {n}"));
+        }
+        if let Some(category) = &filter.category {
+            let base = match category {
+                CategoryRef::Id(id) => format!("id = {}", query.bind((*id).into())),
+                CategoryRef::Slug(slug) => format!("slug = {}", query.bind(slug.as_str().into())),
+            };
+            with = if filter.include_subcategories {
+                format!(
+                    "WITH RECURSIVE cats AS (SELECT id FROM catalog.categories WHERE {base} UNION \
+                     SELECT c.id FROM catalog.categories c JOIN cats ON c.parent_id = cats.id) "
+                )
+            } else {
+                format!("WITH cats AS (SELECT id FROM catalog.categories WHERE {base}) ")
+            };
+            conditions.push("p.category_id IN (SELECT id FROM cats)".to_owned());
+        }
+        if let Some(min) = filter.min_price {
+            conditions.push(format!("p.price_cents >= {}", query.bind(min.into())));
+        }
+        if let Some(max) = filter.max_price {
+            conditions.push(format!("p.price_cents <= {}", query.bind(max.into())));
+        }
+        if let Some(currency) = &filter.currency {
+            conditions.push(format!("p.currency = {}", query.bind(currency.as_str().into())));
+        }
+        match filter.in_stock {
+            Some(true) => conditions.push("p.stock > 0".to_owned()),
+            Some(false) => conditions.push("p.stock = 0".to_owned()),
+            None => {}
+        }
+        let (key, bound_key) = match filter.sort {
+            Sort::PriceAsc | Sort::PriceDesc => ("p.price_cents", "{}"),
+            Sort::NameAsc | Sort::NameDesc => ("(lower(p.name) COLLATE \"C\")", "({}::text COLLATE \"C\")"),
+            Sort::Newest | Sort::Oldest => {
+                ("p.created_at", "(timestamptz 'epoch' + {}::int8 * interval '1 microsecond')")
+            }
+        };
+        let (direction, compare) = if filter.sort.descending() { ("DESC", "<") } else { ("ASC", ">") };
+        if let Some(cursor) = &filter.cursor {
+            let value = match cursor.key() {
+                SortKey::Int(value) => Value::Int64(*value),
+                SortKey::Text(value) => Value::Text(value.clone()),
+            };
+            let k = bound_key.replace("{}", &query.bind(value));
+            let id = query.bind(cursor.id().into());
+            conditions.push(format!("({key}, p.id) {compare} ({k}, {id}::uuid)"));
+        }
+        let limit = query.bind((filter.limit.get() + 1).into());
+        let condition = if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") };
+        let sql = format!(
+            "{with}SELECT {PRODUCT_COLUMNS} FROM catalog.products p WHERE {condition} \
+             ORDER BY {key} {direction}, p.id {direction} LIMIT {limit}"
+        );
+        let rows = self.db.query(&sql, &query.params).await?;
+        let mut products = rows.iter().map(|row| Product::from_row(&row)).collect::<Result<Vec<_>, _>>()?;
+        let page = usize::try_from(filter.limit.get()).unwrap_or(usize::MAX);
+        let next = if products.len() > page {
+            products.truncate(page);
+            products.last().map(|last| last.cursor(filter.sort))
+        } else {
+            None
+        };
+        Ok((products, next))
+    }
+
+    /// Creates a product.
+    pub async fn create_product(&self, write: &ProductWrite) -> Result<Product, Error> {
+        let sql = format!(
+            "WITH changed AS (INSERT INTO catalog.products \
+             (sku, name, description, category_id, price_cents, currency, stock, active) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *), {BUMP} \
+             SELECT {PRODUCT_COLUMNS} FROM changed p"
+        );
+        let rows = self.db.query(&sql, &write.params()).await.map_err(Error::from_write)?;
+        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
+        Product::from_row(&row)
+    }
+
+    /// Replaces a product; `None` when there is no such product.
+    pub async fn update_product(&self, id: uuid::Uuid, write: &ProductWrite) -> Result<Option<Product>, Error> {
+        let sql = format!(
+            "WITH changed AS (UPDATE catalog.products SET sku = $1, name = $2, description = $3, \
+             category_id = $4, price_cents = $5, currency = $6, stock = $7, active = $8, updated_at = now() \
+             WHERE id = $9 RETURNING *), {BUMP} \
+             SELECT {PRODUCT_COLUMNS} FROM changed p"
+        );
+        let mut params = write.params();
+        params.push(id.into());
+        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
+        rows.first().map(|row| Product::from_row(&row)).transpose()
+    }
+
+    /// Deletes a product; whether it existed.
+    pub async fn delete_product(&self, id: uuid::Uuid) -> Result<bool, Error> {
+        let sql = format!(
+            "WITH changed AS (DELETE FROM catalog.products WHERE id = $1 RETURNING id), {BUMP} \
+             SELECT id FROM changed"
+        );
+        let rows = self.db.query(&sql, &[id.into()]).await.map_err(Error::from_write)?;
+        Ok(!rows.is_empty())
+    }
+
+    /// One category.
+    pub async fn category(&self, id: uuid::Uuid) -> Result<Option<Category>, Error> {
+        let sql = format!("SELECT {CATEGORY_COLUMNS} FROM catalog.categories c WHERE c.id = $1");
+        let rows = self.db.query(&sql, &[id.into()]).await?;
+        rows.first().map(|row| Category::from_row(&row)).transpose()
+    }
+
+    /// One page of categories in slug order, after the slug `after`; and whether there are more.
+    pub async fn categories(&self, after: Option<&str>, limit: Limit) -> Result<(Vec<Category>, bool), Error> {
+        let sql = format!(
+            "SELECT {CATEGORY_COLUMNS} FROM catalog.categories c \
+             WHERE $1::text IS NULL OR (c.slug COLLATE \"C\") > ($1::text COLLATE \"C\") \
+             ORDER BY c.slug COLLATE \"C\" LIMIT $2"
+        );
+        let rows = self.db.query(&sql, &[after.map(str::to_owned).into(), (limit.get() + 1).into()]).await?;
+        let mut categories = rows.iter().map(|row| Category::from_row(&row)).collect::<Result<Vec<_>, _>>()?;
+        let page = usize::try_from(limit.get()).unwrap_or(usize::MAX);
+        let more = categories.len() > page;
+        categories.truncate(page);
+        Ok((categories, more))
+    }
+
+    /// Creates a category.
+    pub async fn create_category(&self, write: &CategoryWrite) -> Result<Category, Error> {
+        let sql = format!(
+            "WITH changed AS (INSERT INTO catalog.categories (name, slug, parent_id) VALUES ($1, $2, $3) \
+             RETURNING *), {BUMP} SELECT {CATEGORY_COLUMNS} FROM changed c"
+        );
+        let params = [write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
+        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
+        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
+        Category::from_row(&row)
+    }
+
+    /// Replaces a category, refusing a parent that would make a cycle.
+    pub async fn update_category(&self, id: uuid::Uuid, write: &CategoryWrite) -> Result<CategoryUpdate, Error> {
+        // `subtree` is the category and its descendants: none of them may become its parent.
+        let sql = format!(
+            "WITH RECURSIVE subtree AS (SELECT id FROM catalog.categories WHERE id = $1 UNION \
+             SELECT c.id FROM catalog.categories c JOIN subtree s ON c.parent_id = s.id), \
+             changed AS (UPDATE catalog.categories SET name = $2, slug = $3, parent_id = $4, updated_at = now() \
+             WHERE id = $1 AND ($4::uuid IS NULL OR $4::uuid NOT IN (SELECT id FROM subtree)) RETURNING *), \
+             {BUMP} \
+             SELECT EXISTS (SELECT 1 FROM subtree) AS found, {CATEGORY_COLUMNS} \
+             FROM (SELECT 1) AS one LEFT JOIN changed c ON true"
+        );
+        let params = [id.into(), write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
+        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
+        let Some(row) = rows.first() else {
+            return Ok(CategoryUpdate::NotFound);
+        };
+        if !row.get::<bool>("found")? {
+            return Ok(CategoryUpdate::NotFound);
+        }
+        if row.get::<Option<uuid::Uuid>>("id")?.is_none() {
+            return Ok(CategoryUpdate::Cycle);
+        }
+        Category::from_row(&row).map(CategoryUpdate::Updated)
+    }
+
+    /// Deletes a category unless products or subcategories still use it.
+    pub async fn delete_category(&self, id: uuid::Uuid) -> Result<CategoryDeletion, Error> {
+        let sql = format!(
+            "WITH target AS (SELECT id FROM catalog.categories WHERE id = $1), \
+             used AS (SELECT EXISTS (SELECT 1 FROM catalog.products WHERE category_id = $1) \
+                          OR EXISTS (SELECT 1 FROM catalog.categories WHERE parent_id = $1) AS in_use), \
+             changed AS (DELETE FROM catalog.categories WHERE id = $1 AND NOT (SELECT in_use FROM used) \
+                         RETURNING id), {BUMP} \
+             SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT in_use FROM used) AS in_use"
+        );
+        let rows = self.db.query(&sql, &[id.into()]).await.map_err(Error::from_delete)?;
+        let row = rows.first().ok_or_else(|| Error::Internal("delete returned no row".to_owned()))?;
+        Ok(match (row.get::<bool>("found")?, row.get::<bool>("in_use")?) {
+            (false, _) => CategoryDeletion::NotFound,
+            (true, true) => CategoryDeletion::InUse,
+            (true, false) => CategoryDeletion::Deleted,
+        })
+    }
+}
+
+/// Positional parameters of a statement built at run time; only placeholders are ever formatted into SQL.
+#[derive(Debug, Default)]
+struct Query {
+    params: Vec<Value>,
+}
+
+impl Query {
+    /// Adds a parameter and returns its placeholder (`$n`).
+    fn bind(&mut self, value: Value) -> String {
+        self.params.push(value);
+        format!("${}", self.params.len())
+    }
+}
