@@ -1,49 +1,85 @@
-//! # orders — orders, stock reservation and the order.created outbox
+//! # orders — orders with stock reservation and the order events outbox
 //!
-//! A private Spin component, reached only through the gateway (service chaining); its data lives in the
-//! `orders` Postgres schema.
+//! A private Spin component behind the gateway's `/orders` routes (a token is always required). It owns
+//! the `orders` schema: orders, items (name and price as reserved), idempotency keys and the outbox. It
+//! never speaks gRPC or Kafka: it asks the bridge (kit's Bridge port — the `pycommerce:bridge` imports on
+//! Spin) to check the user and reserve stock, and writes its events to the outbox, which the bridge relays.
 //!
 //! ## Layout
 //! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//!
-//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+//! - [`orders`]: the `/orders` handlers.
+//! - [`domain`]: the validated order request and the Idempotency-Key.
+//! - [`events`]: the CloudEvents written to the outbox.
+//! - [`store`]: the SQL (each write one statement).
+//! - [`error`]: the error type and its mapping to problem responses.
+
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod orders;
+pub mod store;
 
 use http::Method;
+use kit::bridge::Bridge;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::router::Router;
-use kit::{Ctx, Request, Response};
+use kit::{Ctx, Problem, Request, Response};
+
+use crate::error::Error;
 
 const SERVICE: &str = "orders";
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Health,
+    Place,
+    List,
+    Get,
+    Cancel,
 }
 
 fn routes() -> Router<Route> {
-    Router::new().route(Method::GET, "/health", Route::Health)
+    Router::new()
+        .route(Method::GET, "/health", Route::Health)
+        .route(Method::POST, "/orders", Route::Place)
+        .route(Method::GET, "/orders", Route::List)
+        .route(Method::GET, "/orders/{id}", Route::Get)
+        .route(Method::POST, "/orders/{id}/cancel", Route::Cancel)
 }
 
 /// The orders service.
 #[derive(Debug)]
 pub struct Service {
     db: Db,
+    bridge: Bridge,
     routes: Router<Route>,
 }
 
 impl Service {
     /// Builds the service from its variables.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
-        Ok(Self { db: Db::from_config(&ctx.config)?, routes: routes() })
+        Ok(Self { db: Db::from_config(&ctx.config)?, bridge: Bridge::from_config(&ctx.config)?, routes: routes() })
     }
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Response {
-        match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)]),
-            Err(problem) => problem.into_response(),
+        match self.dispatch(&request).await {
+            Ok(response) => response,
+            Err(error) => Problem::from(error).into_response(),
+        }
+    }
+
+    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
+        let (route, params) = self.routes.at(request.method(), request.uri().path())?;
+        let id = params.get("id").unwrap_or_default();
+        match route {
+            Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)])),
+            Route::Place => orders::place(&self.db, &self.bridge, request).await,
+            Route::List => orders::list(&self.db, request).await,
+            Route::Get => orders::get(&self.db, request, id).await,
+            Route::Cancel => orders::cancel(&self.db, &self.bridge, request, id).await,
         }
     }
 }

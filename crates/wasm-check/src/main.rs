@@ -5,7 +5,8 @@
 //!    cannot compile fails here rather than at `spin up`;
 //! 2. checks each import is an interface the Spin 4.0 host provides ([`SPIN_PROVIDED`]): WASI 0.2.0–0.2.12,
 //!    `fermyon:spin/*@2.0.0`, `spin:postgres/postgres@3.0.0|4.0.0`, `spin:sqlite`, `wasi:keyvalue`,
-//!    `wasi:config` — anything else (a WASI 0.3 import, a stray custom interface) fails;
+//!    `wasi:config` — or one that a dependency declared for that component in spin.toml really exports;
+//!    anything else (a WASI 0.3 import, a stray custom interface) fails;
 //! 3. links it the way Spin does for WASI: wasmtime-wasi 47's WASI 0.2 and wasi-http implementations, so
 //!    every WASI import is type-checked against the real host (Spin's own interfaces are stubbed: their names
 //!    were checked in step 2);
@@ -120,22 +121,52 @@ struct Manifest {
 #[derive(Debug, Deserialize)]
 struct ManifestComponent {
     source: String,
+    #[serde(default)]
+    dependencies: std::collections::BTreeMap<String, ManifestDependency>,
+}
+
+/// A component dependency; only local files can be checked here.
+#[derive(Debug, Deserialize)]
+struct ManifestDependency {
+    path: Option<String>,
+}
+
+/// One component to check.
+#[derive(Debug)]
+struct Target {
+    file: PathBuf,
+    role: Role,
+    /// Imports that the component's declared dependencies export (checked, then stubbed like Spin's own).
+    from_dependencies: Vec<String>,
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let files = if cli.files.is_empty() { manifest_sources(&cli.manifest)? } else { cli.files };
     let (engine, linker) = spin_like_host()?;
+    let targets = if cli.files.is_empty() {
+        manifest_targets(&engine, &cli.manifest)?
+    } else {
+        cli.files
+            .into_iter()
+            .map(|file| Target { file, role: Role::HttpComponent, from_dependencies: Vec::new() })
+            .collect()
+    };
     let mut failures = 0;
-    let checks: Vec<(PathBuf, Role)> = files
+    let checks: Vec<Target> = targets
         .into_iter()
-        .map(|file| (file, Role::HttpComponent))
-        .chain(cli.dependencies.into_iter().map(|file| (file, Role::BridgeDependency)))
+        .chain(cli.dependencies.into_iter().map(|file| Target {
+            file,
+            role: Role::BridgeDependency,
+            from_dependencies: Vec::new(),
+        }))
         .collect();
-    let files: Vec<&PathBuf> = checks.iter().map(|(file, _)| file).collect();
-    for (file, role) in &checks {
-        match check(&engine, &linker, file, *role) {
-            Ok(imports) => println!("ok   {} ({imports} imports, all provided by Spin)", file.display()),
+    let files: Vec<&PathBuf> = checks.iter().map(|target| &target.file).collect();
+    for target in &checks {
+        let file = &target.file;
+        match check(&engine, &linker, target) {
+            Ok(imports) => {
+                println!("ok   {} ({imports} imports, all provided by Spin or a declared dependency)", file.display())
+            }
             Err(error) => {
                 failures += 1;
                 println!("FAIL {}: {error:#}", file.display());
@@ -158,27 +189,60 @@ fn spin_like_host() -> anyhow::Result<(Engine, Linker<Host>)> {
     Ok((engine, linker))
 }
 
-fn manifest_sources(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
+/// The manifest's components, each with the imports its `dependencies` satisfy: an import is satisfied
+/// when a dependency is declared under its name (with or without version) and that dependency's component
+/// really exports it.
+fn manifest_targets(engine: &Engine, path: &Path) -> anyhow::Result<Vec<Target>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
     let manifest: Manifest = toml::from_str(&text).context("parse the manifest")?;
     let base = path.parent().unwrap_or(Path::new("."));
-    Ok(manifest.component.values().map(|component| base.join(&component.source)).collect())
+    let mut targets = Vec::new();
+    for (id, component) in &manifest.component {
+        let mut from_dependencies = Vec::new();
+        for (name, dependency) in &component.dependencies {
+            let file = dependency
+                .path
+                .as_ref()
+                .with_context(|| format!("component `{id}`: dependency `{name}` is not a local path"))?;
+            let bytes = std::fs::read(base.join(file)).with_context(|| format!("read dependency {file}"))?;
+            let dependency_component = Component::from_binary(engine, &bytes).map_err(anyhow::Error::from)?;
+            let exported = dependency_component
+                .component_type()
+                .exports(engine)
+                .map(|(export, _)| export.to_owned())
+                .filter(|export| export == name || export.split_once('@').is_some_and(|(bare, _)| bare == name))
+                .collect::<Vec<_>>();
+            if exported.is_empty() {
+                bail!("component `{id}`: dependency {file} does not export `{name}`");
+            }
+            from_dependencies.extend(exported);
+        }
+        targets.push(Target { file: base.join(&component.source), role: Role::HttpComponent, from_dependencies });
+    }
+    Ok(targets)
 }
 
 /// Compiles `file` and checks its imports and exports; returns the number of imports.
-fn check(engine: &Engine, wasi: &Linker<Host>, file: &Path, role: Role) -> anyhow::Result<usize> {
-    let bytes = std::fs::read(file).with_context(|| "read the component (was it built for wasm32-wasip2?)")?;
-    check_bytes(engine, wasi, &bytes, role)
+fn check(engine: &Engine, wasi: &Linker<Host>, target: &Target) -> anyhow::Result<usize> {
+    let bytes = std::fs::read(&target.file).with_context(|| "read the component (was it built for wasm32-wasip2?)")?;
+    check_bytes(engine, wasi, &bytes, target.role, &target.from_dependencies)
 }
 
-fn check_bytes(engine: &Engine, wasi: &Linker<Host>, bytes: &[u8], role: Role) -> anyhow::Result<usize> {
+fn check_bytes(
+    engine: &Engine,
+    wasi: &Linker<Host>,
+    bytes: &[u8],
+    role: Role,
+    from_dependencies: &[String],
+) -> anyhow::Result<usize> {
     let component =
         Component::from_binary(engine, bytes).map_err(anyhow::Error::from).context("wasmtime 47 cannot compile it")?;
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
-    let unknown: Vec<&String> = imports.iter().filter(|name| !is_provided(name)).collect();
+    let unknown: Vec<&String> =
+        imports.iter().filter(|name| !is_provided(name) && !from_dependencies.contains(name)).collect();
     if !unknown.is_empty() {
-        bail!("imports that Spin does not provide: {unknown:?}");
+        bail!("imports that neither Spin nor a declared dependency provides: {unknown:?}");
     }
     let mut linker = wasi.clone();
     stub_spin_interfaces(engine, &mut linker, &component)?;
@@ -271,7 +335,7 @@ mod tests {
 
     fn verdict(bytes: &[u8]) -> Result<usize, String> {
         let (engine, linker) = spin_like_host().unwrap();
-        check_bytes(&engine, &linker, bytes, Role::HttpComponent).map_err(|error| format!("{error:#}"))
+        check_bytes(&engine, &linker, bytes, Role::HttpComponent, &[]).map_err(|error| format!("{error:#}"))
     }
 
     #[test]
@@ -304,11 +368,11 @@ mod tests {
         let exports = r#"(instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c))
                           (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))"#;
         let good = wat::parse_str(format!("(component {exports})")).unwrap();
-        assert_eq!(check_bytes(&engine, &linker, &good, Role::BridgeDependency).unwrap(), 0);
+        assert_eq!(check_bytes(&engine, &linker, &good, Role::BridgeDependency, &[]).unwrap(), 0);
         let partial =
             wat::parse_str(r#"(component (instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c)))"#)
                 .unwrap();
-        assert!(check_bytes(&engine, &linker, &partial, Role::BridgeDependency).is_err());
+        assert!(check_bytes(&engine, &linker, &partial, Role::BridgeDependency, &[]).is_err());
     }
 
     #[test]

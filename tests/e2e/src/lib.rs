@@ -2,7 +2,7 @@
 //!
 //! [`spawn_app`] gives every test its own running system and a client for it:
 //! - with no settings it creates a fresh database (migrated with `bridge migrate`'s code), generates an
-//!   Ed25519 key pair for the test and starts devhost in process on a free port;
+//!   Ed25519 key pair for the test, and starts the bridge and devhost in process on free ports;
 //! - with `PYCOMMERCE_BASE_URL=http://host:port` it uses that system unchanged (e.g. `spin up`). Tests that
 //!   sign their own tokens then need the private key the system trusts: `PYCOMMERCE_JWT_PRIVATE_KEY_FILE`,
 //!   by default `.dev/keys/jwt_private.pem` as written by `scripts/run`.
@@ -46,6 +46,8 @@ pub struct App {
 
 struct Spawned {
     host: devhost::Running,
+    /// The bridge (gRPC) the system's orders component calls; stopped with the system.
+    _bridge: bridge::server::Running,
     database: String,
     admin_url: String,
     database_url: String,
@@ -128,6 +130,16 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         ("cors_allowed_origins".to_owned(), "https://shop.example.com".to_owned()),
         ("log_level".to_owned(), "warn".to_owned()),
     ]);
+    let bridge = bridge::server::start(bridge::server::Settings {
+        listen: "127.0.0.1:0".parse()?,
+        metrics_listen: "127.0.0.1:0".parse()?,
+        database_url: database_url.clone(),
+        pool_size: 8,
+        db_timeout: Duration::from_secs(5),
+        health_interval: Duration::from_secs(1),
+    })
+    .await?;
+    variables.insert("bridge_url".to_owned(), format!("http://{}", bridge.grpc_addr));
     variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
     let host = devhost::start(devhost::Options {
         manifest: workspace_root().join("spin.toml"),
@@ -141,7 +153,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         signer: Some(Signer::from_pem(&private_pem)?),
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        spawned: Some(Spawned { host, database, admin_url, database_url, cache_prefix }),
+        spawned: Some(Spawned { host, _bridge: bridge, database, admin_url, database_url, cache_prefix }),
     })
 }
 

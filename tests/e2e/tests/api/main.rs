@@ -3,3 +3,4 @@
 mod catalog;
 mod gateway;
 mod identity;
+mod orders;

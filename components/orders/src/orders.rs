@@ -1,0 +1,264 @@
+//! The `/orders` routes.
+//!
+//! Placing an order, in this order: validate the body; answer a repeated Idempotency-Key from its first
+//! order; check through the bridge that the user is active; reserve the stock through the bridge (which
+//! returns each line's name and price — the only prices used); write order, items, outbox event and key in
+//! one statement; release the reservation if that write fails. A customer sees and cancels only their own
+//! orders (others are 404); an admin sees all.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use http::{header, HeaderValue, StatusCode};
+use kit::bridge::{Bridge, BridgeError, ReservedLine, StockLine};
+use kit::db::Db;
+use kit::http::{json, parse_json, parse_query};
+use kit::identity::Identity;
+use kit::{FieldError, Problem, Request, Response};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::{idempotency_key, keyed_order_id, NewOrder, OrderRequest};
+use crate::error::Error;
+use crate::events;
+use crate::store::{self, Item, ListFilter, Order};
+
+/// `POST /orders`.
+pub async fn place(db: &Db, bridge: &Bridge, request: &Request) -> Result<Response, Error> {
+    let identity = Identity::require(request.headers())?;
+    let user_id = Uuid::parse_str(&identity.user_id).map_err(|_| Error::UserInactive)?;
+    let body: NewOrder = parse_json(request)?;
+    let order_request = OrderRequest::parse(body)?;
+    let key = idempotency_key(request.headers().get("idempotency-key"))?;
+    let hash = order_request.hash();
+
+    if let Some(key) = &key {
+        if let Some(order) = replay(db, user_id, key, &hash).await? {
+            return Ok(created(&order));
+        }
+    }
+
+    match bridge.is_user_active(&identity.user_id).await {
+        Ok(true) => {}
+        Ok(false) | Err(BridgeError::NotFound(_)) => return Err(Error::UserInactive),
+        Err(error) => return Err(error.into()),
+    }
+
+    let order_id = match &key {
+        Some(key) => keyed_order_id(&identity.user_id, key),
+        None => Uuid::now_v7(),
+    };
+    let lines: Vec<StockLine> = order_request
+        .lines
+        .iter()
+        .map(|(product, quantity)| StockLine { product_id: product.to_string(), quantity: *quantity })
+        .collect();
+    let reservation = bridge.reserve_stock(&order_id.to_string(), &lines).await?;
+
+    let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
+    match written {
+        Ok(true) => {}
+        Ok(false) => {
+            // A concurrent request with the same key wrote this order first: answer as a replay would.
+            if let Some(key) = &key {
+                if let Some(order) = replay(db, user_id, key, &hash).await? {
+                    return Ok(created(&order));
+                }
+            }
+        }
+        Err(error) => {
+            // Never leave stock reserved for an order that does not exist.
+            if let Err(release) = bridge.release_stock(&order_id.to_string()).await {
+                tracing::error!(%order_id, %release, "reservation of a failed order could not be released");
+            }
+            return Err(error);
+        }
+    }
+    let order = store::find(db, order_id).await?.ok_or(Error::NotFound)?;
+    if order.user_id != identity.user_id {
+        // A v5 id collision across users is impossible; refuse rather than leak another user's order.
+        return Err(Error::NotFound);
+    }
+    tracing::info!(%order_id, user_id = %identity.user_id, total_cents = order.total_cents, "order placed");
+    Ok(created(&order))
+}
+
+/// The order a repeated Idempotency-Key created, if the request is the same; 422 if it is not.
+async fn replay(db: &Db, user_id: Uuid, key: &str, hash: &[u8]) -> Result<Option<Order>, Error> {
+    let Some((stored_hash, order_id)) = store::find_idempotency_key(db, user_id, key).await? else {
+        return Ok(None);
+    };
+    if stored_hash != hash {
+        return Err(Error::IdempotencyMismatch);
+    }
+    store::find(db, order_id).await.map_err(Error::from)
+}
+
+/// Writes the order; `Ok(false)` when a concurrent request with the same key already wrote it.
+async fn write(
+    db: &Db,
+    order_id: Uuid,
+    user_id: Uuid,
+    lines: &[ReservedLine],
+    idempotency: Option<(String, Vec<u8>)>,
+) -> Result<bool, Error> {
+    let currency = lines.first().map(|line| line.currency.clone()).unwrap_or_default();
+    if lines.iter().any(|line| line.currency != currency) {
+        return Err(Problem::validation(vec![FieldError::new(
+            "items",
+            "all products of an order must share a currency",
+        )])
+        .into());
+    }
+    let total_cents = lines
+        .iter()
+        .try_fold(0i64, |total, line| total.checked_add(line.unit_price_cents.checked_mul(i64::from(line.quantity))?))
+        .ok_or_else(|| Problem::validation(vec![FieldError::new("items", "the order total is too large")]))?;
+    let items = lines
+        .iter()
+        .map(|line| Item {
+            product_id: line.product_id.clone(),
+            name: line.name.clone(),
+            unit_price_cents: line.unit_price_cents,
+            quantity: line.quantity,
+        })
+        .collect();
+    let event_id = Uuid::now_v7();
+    let event = events::order_created(
+        &event_id.to_string(),
+        &order_id.to_string(),
+        &user_id.to_string(),
+        lines,
+        total_cents,
+        &currency,
+    );
+    let order = store::NewOrder {
+        id: order_id,
+        user_id,
+        total_cents,
+        currency: &currency,
+        items,
+        event_id,
+        event,
+        idempotency,
+    };
+    Ok(store::insert(db, &order).await?)
+}
+
+/// `GET /orders/{id}`.
+pub async fn get(db: &Db, request: &Request, raw_id: &str) -> Result<Response, Error> {
+    let identity = Identity::require(request.headers())?;
+    let order = visible(db, &identity, raw_id).await?;
+    Ok(json(StatusCode::OK, &order))
+}
+
+/// `POST /orders/{id}/cancel`: releases the stock first (idempotent, so a retry after a failure is safe),
+/// then marks the order cancelled with its `order.cancelled` event. Cancelling twice answers the order.
+pub async fn cancel(db: &Db, bridge: &Bridge, request: &Request, raw_id: &str) -> Result<Response, Error> {
+    let identity = Identity::require(request.headers())?;
+    let order = visible(db, &identity, raw_id).await?;
+    if order.status == "cancelled" {
+        return Ok(json(StatusCode::OK, &order));
+    }
+    bridge.release_stock(&order.id).await?;
+    let lines: Vec<ReservedLine> = order
+        .items
+        .iter()
+        .map(|item| ReservedLine {
+            product_id: item.product_id.clone(),
+            quantity: item.quantity,
+            name: item.name.clone(),
+            unit_price_cents: item.unit_price_cents,
+            currency: order.currency.clone(),
+        })
+        .collect();
+    let event_id = Uuid::now_v7();
+    let event = events::order_cancelled(&event_id.to_string(), &order.id, &order.user_id, &lines);
+    let id = Uuid::parse_str(&order.id).map_err(|_| Error::NotFound)?;
+    if store::cancel(db, id, event_id, event).await? {
+        tracing::info!(order_id = %order.id, by = %identity.user_id, "order cancelled");
+    }
+    let order = store::find(db, id).await?.ok_or(Error::NotFound)?;
+    Ok(json(StatusCode::OK, &order))
+}
+
+/// The order `raw_id` if the caller may see it; 404 otherwise.
+async fn visible(db: &Db, identity: &Identity, raw_id: &str) -> Result<Order, Error> {
+    let id = Uuid::parse_str(raw_id).map_err(|_| Error::NotFound)?;
+    let order = store::find(db, id).await?.ok_or(Error::NotFound)?;
+    if identity.is_admin() || order.user_id == identity.user_id {
+        Ok(order)
+    } else {
+        Err(Error::NotFound)
+    }
+}
+
+/// `GET /orders` query.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    user_id: Option<String>,
+    status: Option<String>,
+    limit: Option<u32>,
+    cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Page {
+    items: Vec<Order>,
+    next_cursor: Option<String>,
+}
+
+/// `GET /orders`: a customer's own orders; an admin's view of all, filterable by user and status. Newest
+/// first, cursor paging.
+pub async fn list(db: &Db, request: &Request) -> Result<Response, Error> {
+    let identity = Identity::require(request.headers())?;
+    let query: ListQuery = parse_query(request)?;
+    let limit = query.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(Problem::bad_request("limit must be between 1 and 100").into());
+    }
+    let user_id = if identity.is_admin() {
+        query
+            .user_id
+            .as_deref()
+            .map(Uuid::parse_str)
+            .transpose()
+            .map_err(|_| Problem::bad_request("user_id must be a UUID"))?
+    } else {
+        if query.user_id.is_some() {
+            return Err(Problem::forbidden("only an admin may list other users' orders").into());
+        }
+        Some(Uuid::parse_str(&identity.user_id).map_err(|_| Error::NotFound)?)
+    };
+    if let Some(status) = &query.status {
+        if !["pending", "confirmed", "cancelled"].contains(&status.as_str()) {
+            return Err(Problem::bad_request("status must be pending, confirmed or cancelled").into());
+        }
+    }
+    let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let filter = ListFilter { user_id, status: query.status, before, limit: i64::from(limit) + 1 };
+    let mut items = store::list(db, &filter).await?;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|order| URL_SAFE_NO_PAD.encode(format!("{}:{}", order.created_us, order.id)))
+    } else {
+        None
+    };
+    Ok(json(StatusCode::OK, &Page { items, next_cursor }))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, Uuid), Error> {
+    let invalid = || Error::Request(Problem::bad_request("the cursor is invalid"));
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
+    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let (micros, id) = text.split_once(':').ok_or_else(invalid)?;
+    Ok((micros.parse().map_err(|_| invalid())?, Uuid::parse_str(id).map_err(|_| invalid())?))
+}
+
+fn created(order: &Order) -> Response {
+    let mut response = json(StatusCode::CREATED, order);
+    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

@@ -1,0 +1,223 @@
+//! SQL of the `orders` schema. Each write is one statement (Spin's Postgres has no safe multi-call
+//! transaction): an order, its items, its outbox event and its idempotency key are inserted by one CTE.
+
+use kit::db::{Db, DbError, Row, Value};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// RFC 3339 UTC text of a timestamp column.
+macro_rules! rfc3339 {
+    ($column:literal) => {
+        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+    };
+}
+
+/// The columns of an [`Order`] (`o` is the order, items aggregated as JSON).
+const ORDER_COLUMNS: &str = concat!(
+    "o.id, o.user_id, o.status, o.total_cents, o.currency, ",
+    rfc3339!("o.created_at"),
+    " AS created_at, ",
+    rfc3339!("o.updated_at"),
+    " AS updated_at, (extract(epoch FROM o.created_at) * 1000000)::int8 AS created_us, ",
+    "(SELECT jsonb_agg(jsonb_build_object('product_id', i.product_id, 'name', i.name, ",
+    "'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity) ORDER BY i.product_id) ",
+    "FROM orders.order_items i WHERE i.order_id = o.id) AS items"
+);
+
+/// An order line as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Item {
+    /// Product.
+    pub product_id: String,
+    /// Product name when ordered.
+    pub name: String,
+    /// Unit price when ordered, minor units.
+    pub unit_price_cents: i64,
+    /// Units.
+    pub quantity: i32,
+}
+
+/// An order as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Order {
+    /// Id.
+    pub id: String,
+    /// Owner.
+    pub user_id: String,
+    /// `pending`, `confirmed` or `cancelled`.
+    pub status: String,
+    /// Sum of the lines, minor units.
+    pub total_cents: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// Lines.
+    pub items: Vec<Item>,
+    /// Creation, RFC 3339 UTC.
+    pub created_at: String,
+    /// Last change, RFC 3339 UTC.
+    pub updated_at: String,
+    /// Creation in epoch microseconds (the listing cursor).
+    #[serde(skip)]
+    pub created_us: i64,
+}
+
+impl Order {
+    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
+        let items: Option<serde_json::Value> = row.get("items")?;
+        let items = match items {
+            Some(items) => serde_json::from_value(items).map_err(|e| DbError::Conversion(e.to_string()))?,
+            None => Vec::new(),
+        };
+        Ok(Self {
+            id: row.get("id")?,
+            user_id: row.get("user_id")?,
+            status: row.get("status")?,
+            total_cents: row.get("total_cents")?,
+            currency: row.get("currency")?,
+            items,
+            created_at: row.get("created_at")?,
+            updated_at: row.get("updated_at")?,
+            created_us: row.get("created_us")?,
+        })
+    }
+}
+
+/// A new order to write.
+#[derive(Debug)]
+pub struct NewOrder<'a> {
+    /// Id (also the stock reservation's id).
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Total.
+    pub total_cents: i64,
+    /// Currency.
+    pub currency: &'a str,
+    /// Lines.
+    pub items: Vec<Item>,
+    /// Outbox event id.
+    pub event_id: Uuid,
+    /// The CloudEvent, `time` and `data.created_at` still null.
+    pub event: serde_json::Value,
+    /// `(key, request hash)` when the request had an Idempotency-Key.
+    pub idempotency: Option<(String, Vec<u8>)>,
+}
+
+/// Writes order, items, outbox event and idempotency key in one statement. `false` when an order with this
+/// id already exists (a concurrent retry with the same key won): nothing was written.
+pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<bool, DbError> {
+    let items = serde_json::to_value(&order.items).map_err(|e| DbError::Conversion(e.to_string()))?;
+    let (key, hash) = match &order.idempotency {
+        Some((key, hash)) => (Value::Text(key.clone()), Value::Bytes(hash.clone())),
+        None => (Value::Null, Value::Null),
+    };
+    let sql = concat!(
+        "WITH clock AS (SELECT now() AS at, ",
+        rfc3339!("now()"),
+        " AS text), ",
+        "new_order AS (INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at, updated_at) ",
+        "  SELECT $1, $2, 'confirmed', $3, $4, at, at FROM clock ON CONFLICT (id) DO NOTHING RETURNING id), ",
+        "items AS (INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) ",
+        "  SELECT n.id, x.product_id, x.name, x.unit_price_cents, x.quantity FROM new_order n, ",
+        "  jsonb_to_recordset($5::jsonb) AS x(product_id uuid, name text, unit_price_cents bigint, quantity integer) ",
+        "  RETURNING 1), ",
+        "outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) ",
+        "  SELECT $6, n.id, $7::jsonb ->> 'type', ",
+        "    jsonb_set(jsonb_set($7::jsonb, '{time}', to_jsonb(c.text)), '{data,created_at}', to_jsonb(c.text)) ",
+        "  FROM new_order n, clock c RETURNING 1), ",
+        "idempotency AS (INSERT INTO orders.idempotency_keys (user_id, key, request_hash, order_id) ",
+        "  SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) ",
+        "SELECT (SELECT count(*) FROM new_order)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items, ",
+        "(SELECT count(*) FROM outbox)::int8 AS events, (SELECT count(*) FROM idempotency)::int8 AS keys"
+    );
+    let rows = db
+        .query(
+            sql,
+            &[
+                order.id.into(),
+                order.user_id.into(),
+                order.total_cents.into(),
+                order.currency.into(),
+                Value::Jsonb(items),
+                order.event_id.into(),
+                Value::Jsonb(order.event.clone()),
+                key,
+                hash,
+            ],
+        )
+        .await?;
+    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
+    Ok(row.get::<i64>("orders")? == 1)
+}
+
+/// The order `id`.
+pub async fn find(db: &Db, id: Uuid) -> Result<Option<Order>, DbError> {
+    let sql = format!("SELECT {ORDER_COLUMNS} FROM orders.orders o WHERE o.id = $1");
+    db.query(&sql, &[id.into()]).await?.first().map(Order::from_row).transpose()
+}
+
+/// What an Idempotency-Key answered before: the request hash and the order.
+pub async fn find_idempotency_key(db: &Db, user_id: Uuid, key: &str) -> Result<Option<(Vec<u8>, Uuid)>, DbError> {
+    let rows = db
+        .query(
+            "SELECT request_hash, order_id FROM orders.idempotency_keys WHERE user_id = $1 AND key = $2",
+            &[user_id.into(), key.into()],
+        )
+        .await?;
+    rows.first().map(|row| Ok((row.get("request_hash")?, row.get("order_id")?))).transpose()
+}
+
+/// Listing filters.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    /// Only this user's orders.
+    pub user_id: Option<Uuid>,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Keyset position: orders strictly older than `(created_us, id)`.
+    pub before: Option<(i64, Uuid)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// One page of orders, newest first.
+pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Order>, DbError> {
+    let sql = format!(
+        "SELECT {ORDER_COLUMNS} FROM orders.orders o \
+         WHERE ($1::uuid IS NULL OR o.user_id = $1::uuid) \
+           AND ($2::text IS NULL OR o.status = $2::text) \
+           AND ($3::int8 IS NULL OR ((extract(epoch FROM o.created_at) * 1000000)::int8, o.id) < ($3::int8, $4::uuid)) \
+         ORDER BY o.created_at DESC, o.id DESC LIMIT $5"
+    );
+    let (before_us, before_id) = match filter.before {
+        Some((us, id)) => (Value::Int64(us), Value::from(id)),
+        None => (Value::Null, Value::Null),
+    };
+    let params = [
+        filter.user_id.map_or(Value::Null, Value::from),
+        filter.status.clone().into(),
+        before_us,
+        before_id,
+        filter.limit.into(),
+    ];
+    db.query(&sql, &params).await?.iter().map(Order::from_row).collect()
+}
+
+/// Marks order `id` cancelled and writes its event, in one statement. `false` when it was already cancelled.
+pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value) -> Result<bool, DbError> {
+    let sql = concat!(
+        "WITH clock AS (SELECT now() AS at, ",
+        rfc3339!("now()"),
+        " AS text), ",
+        "cancelled AS (UPDATE orders.orders SET status = 'cancelled', updated_at = (SELECT at FROM clock) ",
+        "  WHERE id = $1 AND status <> 'cancelled' RETURNING id), ",
+        "outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) ",
+        "  SELECT $2, x.id, $3::jsonb ->> 'type', ",
+        "    jsonb_set(jsonb_set($3::jsonb, '{time}', to_jsonb(c.text)), '{data,cancelled_at}', to_jsonb(c.text)) ",
+        "  FROM cancelled x, clock c RETURNING 1) ",
+        "SELECT (SELECT count(*) FROM cancelled)::int8 AS cancelled, (SELECT count(*) FROM outbox)::int8 AS events"
+    );
+    let rows = db.query(sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
+    let row = rows.first().ok_or_else(|| DbError::Conversion("cancel returned no row".to_owned()))?;
+    Ok(row.get::<i64>("cancelled")? == 1)
+}
