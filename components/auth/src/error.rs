@@ -70,14 +70,7 @@ impl From<Error> for Problem {
                 tracing::error!(%reason, "users service failed");
                 Problem::unavailable("authentication is temporarily unavailable; retry later")
             }
-            Error::Db(error) if error.is_unavailable() => {
-                tracing::error!(%error, "database unavailable");
-                Problem::unavailable("authentication is temporarily unavailable; retry later")
-            }
-            Error::Db(error) => {
-                tracing::error!(%error, "database error");
-                Problem::internal()
-            }
+            Error::Db(error) => error.into_problem("session store"),
             Error::Jwt(error) => {
                 tracing::error!(%error, "token signing failed");
                 Problem::internal()

@@ -77,14 +77,7 @@ impl Service {
         let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
         let signer = Signer::from_pem(&config.require("jwt_private_key")?)
             .map_err(|error| invalid("jwt_private_key", error.to_string()))?;
-        let mut keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
-            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
-        if let Some(extra) = config.get("jwt_additional_public_keys")? {
-            keys.extend(
-                PublicKey::all_from_pems(&extra)
-                    .map_err(|error| invalid("jwt_additional_public_keys", error.to_string()))?,
-            );
-        }
+        let keys = kit::jwt::public_keys_from_config(config)?;
         if !keys.iter().any(|key| key.kid() == signer.kid()) {
             return Err(invalid("jwt_private_key", "its public key is not among jwt_public_key(s)".to_owned()));
         }

@@ -28,7 +28,7 @@ use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
 use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
-use kit::jwt::{bearer_token, PublicKey, Verifier};
+use kit::jwt::{bearer_token, public_keys_from_config, Verifier};
 use kit::{Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
@@ -55,14 +55,7 @@ impl Service {
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
         let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
-        let mut keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
-            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
-        if let Some(extra) = config.get("jwt_additional_public_keys")? {
-            keys.extend(
-                PublicKey::all_from_pems(&extra)
-                    .map_err(|error| invalid("jwt_additional_public_keys", error.to_string()))?,
-            );
-        }
+        let keys = public_keys_from_config(config)?;
         let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
             .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
         Ok(Self {

@@ -52,14 +52,7 @@ impl From<Error> for Problem {
                 tracing::error!(%reason, "bridge unavailable");
                 Problem::unavailable("orders cannot be placed right now; retry later")
             }
-            Error::Db(error) if error.is_unavailable() => {
-                tracing::error!(%error, "database unavailable");
-                Problem::unavailable("the order store is unavailable; retry later")
-            }
-            Error::Db(error) => {
-                tracing::error!(%error, "database error");
-                Problem::internal()
-            }
+            Error::Db(error) => error.into_problem("order store"),
         }
     }
 }

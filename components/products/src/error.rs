@@ -116,14 +116,7 @@ impl From<Error> for Problem {
                     None => problem,
                 }
             }
-            Error::Db(error) if error.is_unavailable() => {
-                tracing::error!(%error, "database unavailable");
-                Problem::unavailable("the catalog database is unavailable; retry later")
-            }
-            Error::Db(error) => {
-                tracing::error!(%error, "database call failed");
-                Problem::internal()
-            }
+            Error::Db(error) => error.into_problem("catalog database"),
             Error::Internal(error) => {
                 tracing::error!(%error, "internal error");
                 Problem::internal()

@@ -12,7 +12,7 @@ use kit::{Problem, Request, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::domain::{Email, Fields, FullName, Password};
+use crate::domain::{new_account, Email, Fields, FullName, Password};
 use crate::error::Error;
 use crate::password;
 use crate::store::{self, Changes, ListFilter, NewUser, User};
@@ -87,14 +87,7 @@ fn target(identity: &Identity, raw: &str) -> Result<Uuid, Error> {
 pub async fn create(db: &kit::db::Db, request: &Request) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
     let body: CreateUser = parse_json(request)?;
-    let mut fields = Fields::default();
-    let email = fields.check(Email::parse(&body.email));
-    let full_name = fields.check(FullName::parse(&body.full_name));
-    let new_password = fields.check(Password::parse(&body.password, "password"));
-    fields.finish()?;
-    let (Some(email), Some(full_name), Some(new_password)) = (email, full_name, new_password) else {
-        return Err(Problem::internal().into());
-    };
+    let (email, full_name, new_password) = new_account(&body.email, &body.full_name, &body.password)?;
     let hash = password::hash(new_password.expose())?;
     let user = store::insert(
         db,

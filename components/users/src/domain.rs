@@ -97,6 +97,19 @@ impl Password {
     }
 }
 
+/// The validated fields of a new account; every invalid field is reported at once (422).
+pub fn new_account(email: &str, full_name: &str, password: &str) -> Result<(Email, FullName, Password), kit::Problem> {
+    let mut fields = Fields::default();
+    let email = fields.check(Email::parse(email));
+    let full_name = fields.check(FullName::parse(full_name));
+    let password = fields.check(Password::parse(password, "password"));
+    fields.finish()?;
+    match (email, full_name, password) {
+        (Some(email), Some(full_name), Some(password)) => Ok((email, full_name, password)),
+        _ => Err(kit::Problem::internal()),
+    }
+}
+
 /// Collects field errors from several parses; `Ok` only when all succeeded.
 #[derive(Debug, Default)]
 pub struct Fields(Vec<FieldError>);

@@ -50,14 +50,7 @@ impl From<Error> for Problem {
             Error::Db(DbError::Query { constraint: Some(constraint), .. }) if constraint == "users_email_key" => {
                 Problem::from(Error::EmailTaken)
             }
-            Error::Db(error) if error.is_unavailable() => {
-                tracing::error!(%error, "database unavailable");
-                Problem::unavailable("the user store is unavailable; retry later")
-            }
-            Error::Db(error) => {
-                tracing::error!(%error, "database error");
-                Problem::internal()
-            }
+            Error::Db(error) => error.into_problem("user store"),
             Error::Hash(error) => {
                 tracing::error!(%error, "password hashing failed");
                 Problem::internal()

@@ -5,12 +5,12 @@ use http::StatusCode;
 use kit::db::Db;
 use kit::http::{json, parse_json};
 use kit::identity::Role;
-use kit::{Problem, Request, Response};
+use kit::{Request, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::accounts::created;
-use crate::domain::{Email, Fields, FullName, Password};
+use crate::domain::{new_account, Email};
 use crate::error::Error;
 use crate::password;
 use crate::store::{self, NewUser};
@@ -36,14 +36,7 @@ struct Credentials {
 /// costs the same time as a new one.
 pub async fn create_customer(db: &Db, request: &Request) -> Result<Response, Error> {
     let body: NewCustomer = parse_json(request)?;
-    let mut fields = Fields::default();
-    let email = fields.check(Email::parse(&body.email));
-    let full_name = fields.check(FullName::parse(&body.full_name));
-    let new_password = fields.check(Password::parse(&body.password, "password"));
-    fields.finish()?;
-    let (Some(email), Some(full_name), Some(new_password)) = (email, full_name, new_password) else {
-        return Err(Problem::internal().into());
-    };
+    let (email, full_name, new_password) = new_account(&body.email, &body.full_name, &body.password)?;
     let hash = password::hash(new_password.expose())?;
     let new =
         NewUser { email: email.as_str(), full_name: full_name.as_str(), role: Role::Customer, password_hash: &hash };

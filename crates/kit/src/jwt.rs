@@ -127,6 +127,20 @@ impl PublicKey {
     }
 }
 
+/// The verification keys of a component: `jwt_public_key` plus any `jwt_additional_public_keys` (rotation).
+pub fn public_keys_from_config(config: &crate::Config) -> Result<Vec<PublicKey>, crate::config::ConfigError> {
+    let invalid = |name: &str, error: JwtError| crate::config::ConfigError::Invalid {
+        name: name.to_owned(),
+        reason: error.to_string(),
+    };
+    let mut keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
+        .map_err(|error| invalid("jwt_public_key", error))?;
+    if let Some(extra) = config.get("jwt_additional_public_keys")? {
+        keys.extend(PublicKey::all_from_pems(&extra).map_err(|error| invalid("jwt_additional_public_keys", error))?);
+    }
+    Ok(keys)
+}
+
 /// RFC 7638 thumbprint of an Ed25519 key: base64url(SHA-256 of the canonical JWK members).
 fn thumbprint(raw: &[u8; 32]) -> String {
     let canonical = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#, URL_SAFE_NO_PAD.encode(raw));

@@ -135,6 +135,18 @@ impl DbError {
         matches!(self, DbError::Unavailable(_) | DbError::Timeout)
     }
 
+    /// The client-facing problem for an error no constraint mapping claimed: 503 naming `store` when the
+    /// database is unavailable, 500 otherwise. The cause is logged here, never returned.
+    pub fn into_problem(self, store: &str) -> crate::Problem {
+        if self.is_unavailable() {
+            tracing::error!(error = %self, store, "database unavailable");
+            crate::Problem::unavailable(format!("the {store} is unavailable; retry later"))
+        } else {
+            tracing::error!(error = %self, store, "database call failed");
+            crate::Problem::internal()
+        }
+    }
+
     /// Builds a query error, taking the constraint from the message when the backend gave none.
     pub(crate) fn query(code: String, constraint: Option<String>, message: String) -> Self {
         let constraint = constraint.or_else(|| {
