@@ -376,6 +376,16 @@ mod tests {
     }
 
     #[test]
+    fn an_import_is_allowed_only_when_a_declared_dependency_exports_it() {
+        let (engine, linker) = spin_like_host().unwrap();
+        let bytes = component(r#"(import "pycommerce:bridge/catalog@0.1.0" (instance))"#, true);
+        let provided = ["pycommerce:bridge/catalog@0.1.0".to_owned()];
+        assert_eq!(check_bytes(&engine, &linker, &bytes, Role::HttpComponent, &provided).unwrap(), 1);
+        let other = ["pycommerce:bridge/accounts@0.1.0".to_owned()];
+        assert!(check_bytes(&engine, &linker, &bytes, Role::HttpComponent, &other).is_err());
+    }
+
+    #[test]
     fn a_component_without_the_http_handler_fails() {
         assert!(verdict(&component("", false)).unwrap_err().contains("incoming-handler"));
     }
