@@ -170,7 +170,7 @@ async fn customers_see_and_cancel_only_their_orders_and_cancelling_restores_stoc
     assert_eq!(again.status(), 200);
     assert_eq!(stock(&app, &cups).await, 4, "released once");
     let confirmed: Value = app
-        .request(Method::GET, "/orders?status=confirmed")
+        .request(Method::GET, &format!("{spying}&status=confirmed"))
         .bearer_auth(&admin)
         .send()
         .await
