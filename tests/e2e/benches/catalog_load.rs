@@ -35,24 +35,8 @@ async fn seed(app: &App) -> anyhow::Result<()> {
     let url = app.database_url().ok_or_else(|| anyhow::anyhow!("the benchmark starts its own system"))?;
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
-    client
-        .batch_execute(
-            "INSERT INTO catalog.categories (id, name, slug, parent_id) VALUES
-               ('00000000-0000-4000-8000-000000000001', 'Home', 'home', NULL),
-               ('00000000-0000-4000-8000-000000000002', 'Kitchen', 'kitchen', '00000000-0000-4000-8000-000000000001'),
-               ('00000000-0000-4000-8000-000000000003', 'Cookware', 'cookware', '00000000-0000-4000-8000-000000000002'),
-               ('00000000-0000-4000-8000-000000000004', 'Garden', 'garden', NULL),
-               ('00000000-0000-4000-8000-000000000005', 'Books', 'books', NULL);
-             INSERT INTO catalog.products (sku, name, category_id, price_cents, currency, stock, active, created_at)
-             SELECT 'SEED-' || i,
-                    (CASE i % 3 WHEN 0 THEN 'Widget ' WHEN 1 THEN 'widget ' ELSE 'Gadget ' END) || (i % 1499),
-                    CASE WHEN i % 6 = 0 THEN NULL ELSE ('00000000-0000-4000-8000-00000000000' || (i % 6))::uuid END,
-                    (i * 7919) % 5000, 'EUR', i % 7, i % 10 <> 0,
-                    timestamptz '2026-01-01 00:00:00+00' + i * interval '1 second'
-             FROM generate_series(1, 10000) AS i;
-             ANALYZE catalog.products;",
-        )
-        .await?;
+    e2e::seed_catalog(&client).await?;
+    client.batch_execute("ANALYZE catalog.products").await?;
     Ok(())
 }
 

@@ -157,6 +157,41 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
     })
 }
 
+/// Seeds a catalog of its own into a fresh database: a category tree (home > kitchen > cookware, garden,
+/// books; fixed ids `00000000-0000-4000-8000-00000000000N`) and 10 000 products (`SEED-<i>`) with many ties
+/// in price, case-folded name and creation time, then bumps the catalog version. Shared by the paging test
+/// and the listing benchmark.
+pub async fn seed_catalog(client: &tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+    client
+        .batch_execute(
+            "INSERT INTO catalog.categories (id, name, slug, parent_id) VALUES
+               ('00000000-0000-4000-8000-000000000001', 'Home', 'home', NULL),
+               ('00000000-0000-4000-8000-000000000002', 'Kitchen', 'kitchen', '00000000-0000-4000-8000-000000000001'),
+               ('00000000-0000-4000-8000-000000000003', 'Cookware', 'cookware', '00000000-0000-4000-8000-000000000002'),
+               ('00000000-0000-4000-8000-000000000004', 'Garden', 'garden', NULL),
+               ('00000000-0000-4000-8000-000000000005', 'Books', 'books', NULL)",
+        )
+        .await?;
+    client
+        .batch_execute(
+            "WITH changed AS (
+               INSERT INTO catalog.products (sku, name, description, category_id, price_cents, currency, stock, active, created_at)
+               SELECT 'SEED-' || i,
+                      (CASE i % 3 WHEN 0 THEN 'Widget ' WHEN 1 THEN 'widget ' ELSE 'Gadget ' END) || (i % 1499),
+                      'seeded',
+                      CASE WHEN i % 6 = 0 THEN NULL ELSE ('00000000-0000-4000-8000-00000000000' || (i % 6))::uuid END,
+                      (i * 7919) % 5000,
+                      'EUR',
+                      i % 7,
+                      i % 10 <> 0,
+                      timestamptz '2026-01-01 00:00:00+00' + (i / 4) * interval '1.5 second'
+               FROM generate_series(1, 10000) AS i
+               RETURNING id)
+             UPDATE catalog.version SET value = value + 1 WHERE EXISTS (SELECT 1 FROM changed)",
+        )
+        .await
+}
+
 /// The Redis the tests use: `PYCOMMERCE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
 pub fn test_redis_url() -> String {
     std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())

@@ -424,36 +424,7 @@ async fn seed(app: &App) -> (Vec<Seeded>, Vec<(String, String, Option<String>)>)
     let url = app.database_url().expect("a spawned system");
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
-    client
-        .batch_execute(
-            "INSERT INTO catalog.categories (id, name, slug, parent_id) VALUES
-               ('00000000-0000-4000-8000-000000000001', 'Home', 'home', NULL),
-               ('00000000-0000-4000-8000-000000000002', 'Kitchen', 'kitchen', '00000000-0000-4000-8000-000000000001'),
-               ('00000000-0000-4000-8000-000000000003', 'Cookware', 'cookware', '00000000-0000-4000-8000-000000000002'),
-               ('00000000-0000-4000-8000-000000000004', 'Garden', 'garden', NULL),
-               ('00000000-0000-4000-8000-000000000005', 'Books', 'books', NULL)",
-        )
-        .await
-        .unwrap();
-    client
-        .batch_execute(
-            "WITH changed AS (
-               INSERT INTO catalog.products (sku, name, description, category_id, price_cents, currency, stock, active, created_at)
-               SELECT 'SEED-' || i,
-                      (CASE i % 3 WHEN 0 THEN 'Widget ' WHEN 1 THEN 'widget ' ELSE 'Gadget ' END) || (i % 1499),
-                      'seeded',
-                      CASE WHEN i % 6 = 0 THEN NULL ELSE ('00000000-0000-4000-8000-00000000000' || (i % 6))::uuid END,
-                      (i * 7919) % 5000,
-                      'EUR',
-                      i % 7,
-                      i % 10 <> 0,
-                      timestamptz '2026-01-01 00:00:00+00' + (i / 4) * interval '1.5 second'
-               FROM generate_series(1, 10000) AS i
-               RETURNING id)
-             UPDATE catalog.version SET value = value + 1 WHERE EXISTS (SELECT 1 FROM changed)",
-        )
-        .await
-        .unwrap_or_else(|error| panic!("seed: {error:?}"));
+    e2e::seed_catalog(&client).await.unwrap_or_else(|error| panic!("seed: {error:?}"));
     let rows = client
         .query(
             "SELECT id::text AS id, name, price_cents, stock, active, category_id::text AS category,
