@@ -28,7 +28,7 @@ use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
 use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
-use kit::jwt::{bearer_token, public_keys_from_config, Verifier};
+use kit::jwt::{bearer_token, public_keys_from_config, PublicKey, Verifier};
 use kit::{Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
@@ -56,7 +56,14 @@ impl Service {
         let config = &ctx.config;
         let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
         let keys = public_keys_from_config(config)?;
+        let service_keys = match config.get("service_public_keys")? {
+            Some(pems) if !pems.trim().is_empty() => {
+                PublicKey::all_from_pems(&pems).map_err(|error| invalid("service_public_keys", error.to_string()))?
+            }
+            _ => Vec::new(),
+        };
         let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
+            .and_then(|verifier| verifier.with_service_keys(&service_keys))
             .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
         Ok(Self {
             verifier,

@@ -87,6 +87,7 @@ fn target(identity: &Identity, raw: &str) -> Result<Uuid, Error> {
 pub async fn create(db: &kit::db::Db, request: &Request) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
     let body: CreateUser = parse_json(request)?;
+    user_role(body.role)?;
     let (email, full_name, new_password) = new_account(&body.email, &body.full_name, &body.password)?;
     let hash = password::hash(new_password.expose())?;
     let user = store::insert(
@@ -101,6 +102,14 @@ pub async fn create(db: &kit::db::Db, request: &Request) -> Result<Response, Err
     .await?;
     tracing::info!(user_id = %user.id, role = user.role.as_str(), "user created by an admin");
     Ok(created(&user))
+}
+
+/// Refuses the `service` role, which belongs to native services' own tokens and never to an account.
+fn user_role(role: Option<Role>) -> Result<(), Problem> {
+    if role == Some(Role::Service) {
+        return Err(Problem::validation(vec![kit::FieldError::new("role", "must be customer or admin")]));
+    }
+    Ok(())
 }
 
 /// `GET /users` (admin only): filtered by email substring, role and active flag, in creation order.
@@ -156,6 +165,7 @@ pub async fn update(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result
         let owner: OwnerUpdate = parse_json(request)?;
         AdminUpdate { email: owner.email, full_name: owner.full_name, ..AdminUpdate::default() }
     };
+    user_role(body.role)?;
     let mut fields = Fields::default();
     let email = body.email.as_deref().map(Email::parse).and_then(|parsed| fields.check(parsed));
     let full_name = body.full_name.as_deref().map(FullName::parse).and_then(|parsed| fields.check(parsed));

@@ -17,6 +17,9 @@ pub enum Role {
     Customer,
     /// Staff: manages the catalog, users and every order.
     Admin,
+    /// A native service (the bridge) calling a service-only route such as the analytics ingest. Only tokens
+    /// signed by a service key carry it, and no user can hold it.
+    Service,
 }
 
 impl Role {
@@ -25,6 +28,7 @@ impl Role {
         match self {
             Role::Customer => "customer",
             Role::Admin => "admin",
+            Role::Service => "service",
         }
     }
 
@@ -33,6 +37,7 @@ impl Role {
         match value {
             "customer" => Some(Role::Customer),
             "admin" => Some(Role::Admin),
+            "service" => Some(Role::Service),
             _ => None,
         }
     }
@@ -73,6 +78,18 @@ impl Identity {
             Ok(identity)
         } else {
             Err(Problem::forbidden("this operation needs the admin role"))
+        }
+    }
+}
+
+impl Identity {
+    /// The forwarded identity of a service: 401 when anonymous, 403 for a user.
+    pub fn require_service(headers: &HeaderMap) -> Result<Self, Problem> {
+        let identity = Self::require(headers)?;
+        if identity.role == Role::Service {
+            Ok(identity)
+        } else {
+            Err(Problem::forbidden("this operation is for services only"))
         }
     }
 }

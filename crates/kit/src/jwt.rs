@@ -150,13 +150,14 @@ fn thumbprint(raw: &[u8; 32]) -> String {
 /// Verifies access tokens against a set of public keys.
 #[derive(Clone)]
 pub struct Verifier {
-    keys: Vec<(String, DecodingKey)>,
+    /// `(kid, key, whether it is a service key)`.
+    keys: Vec<(String, DecodingKey, bool)>,
     validation: Validation,
 }
 
 impl std::fmt::Debug for Verifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let kids: Vec<&str> = self.keys.iter().map(|(kid, _)| kid.as_str()).collect();
+        let kids: Vec<&str> = self.keys.iter().map(|(kid, _, _)| kid.as_str()).collect();
         f.debug_struct("Verifier").field("kids", &kids).finish_non_exhaustive()
     }
 }
@@ -167,15 +168,7 @@ impl Verifier {
         if keys.is_empty() {
             return Err(JwtError::InvalidKey("no public key configured".to_owned()));
         }
-        let keys = keys
-            .iter()
-            .map(|key| {
-                let x = URL_SAFE_NO_PAD.encode(key.raw);
-                DecodingKey::from_ed_components(&x)
-                    .map(|decoding| (key.kid.clone(), decoding))
-                    .map_err(|error| JwtError::InvalidKey(error.to_string()))
-            })
-            .collect::<Result<_, _>>()?;
+        let keys = decoding_keys(keys, false)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS;
         validation.validate_exp = true;
@@ -186,6 +179,13 @@ impl Verifier {
         Ok(Self { keys, validation })
     }
 
+    /// Also trusts `keys` — and only them — for tokens of role `service` (a native service such as the
+    /// bridge signs its own short-lived tokens; its key can never vouch for a user or an admin).
+    pub fn with_service_keys(mut self, keys: &[PublicKey]) -> Result<Self, JwtError> {
+        self.keys.extend(decoding_keys(keys, true)?);
+        Ok(self)
+    }
+
     /// Verifies `token` and returns the identity it carries.
     pub fn verify(&self, token: &str) -> Result<Identity, JwtError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
@@ -193,7 +193,7 @@ impl Verifier {
             return Err(JwtError::Malformed);
         }
         let kid = header.kid.ok_or(JwtError::UnknownKey)?;
-        let (_, key) = self.keys.iter().find(|(known, _)| *known == kid).ok_or(JwtError::UnknownKey)?;
+        let (_, key, service_key) = self.keys.iter().find(|(known, _, _)| *known == kid).ok_or(JwtError::UnknownKey)?;
         let data = jsonwebtoken::decode::<AccessClaims>(token, key, &self.validation).map_err(|error| {
             use jsonwebtoken::errors::ErrorKind;
             match error.kind() {
@@ -210,12 +210,23 @@ impl Verifier {
         if claims.iat > now_secs().saturating_add(LEEWAY_SECS) {
             return Err(JwtError::NotYetValid);
         }
-        if claims.typ != ACCESS_TOKEN_TYPE {
+        if claims.typ != ACCESS_TOKEN_TYPE || (claims.role == Role::Service) != *service_key {
             return Err(JwtError::InvalidClaims);
         }
         let user_id = uuid::Uuid::parse_str(&claims.sub).map_err(|_| JwtError::InvalidClaims)?;
         Ok(Identity { user_id: user_id.hyphenated().to_string(), role: claims.role })
     }
+}
+
+fn decoding_keys(keys: &[PublicKey], service: bool) -> Result<Vec<(String, DecodingKey, bool)>, JwtError> {
+    keys.iter()
+        .map(|key| {
+            let x = URL_SAFE_NO_PAD.encode(key.raw);
+            DecodingKey::from_ed_components(&x)
+                .map(|decoding| (key.kid.clone(), decoding, service))
+                .map_err(|error| JwtError::InvalidKey(error.to_string()))
+        })
+        .collect()
 }
 
 /// Signs access tokens with one Ed25519 private key (used by `auth`, and by tests).
@@ -363,6 +374,29 @@ mod tests {
             let header = URL_SAFE_NO_PAD.encode(format!(r#"{{"alg":"{alg}","kid":"{}"}}"#, signer.kid()));
             assert_eq!(verifier.verify(&format!("{header}.{body}.")), Err(JwtError::Malformed), "{alg}");
         }
+    }
+
+    #[test]
+    fn service_keys_sign_only_service_tokens_and_user_keys_never_do() {
+        let (user_private, user_public) = generate_key_pair().unwrap();
+        let (service_private, service_public) = generate_key_pair().unwrap();
+        let user_signer = Signer::from_pem(&user_private).unwrap();
+        let service_signer = Signer::from_pem(&service_private).unwrap();
+        let verifier = Verifier::new(&[PublicKey::from_pem(&user_public).unwrap()], ISSUER, AUDIENCE)
+            .unwrap()
+            .with_service_keys(&[PublicKey::from_pem(&service_public).unwrap()])
+            .unwrap();
+        let with_role = |role| AccessClaims { role, ..claims() };
+
+        let service = verifier.verify(&service_signer.sign(&with_role(Role::Service)).unwrap()).unwrap();
+        assert_eq!(service.role, Role::Service);
+        assert_eq!(verifier.verify(&user_signer.sign(&with_role(Role::Admin)).unwrap()).unwrap().role, Role::Admin);
+        for role in [Role::Admin, Role::Customer] {
+            let token = service_signer.sign(&with_role(role)).unwrap();
+            assert_eq!(verifier.verify(&token), Err(JwtError::InvalidClaims), "a service key signing {role:?}");
+        }
+        let forged = user_signer.sign(&with_role(Role::Service)).unwrap();
+        assert_eq!(verifier.verify(&forged), Err(JwtError::InvalidClaims), "a user key signing a service token");
     }
 
     #[test]
