@@ -1,29 +1,52 @@
 //! # analytics — sales reports built from order events
 //!
-//! A private Spin component, reached only through the gateway (service chaining); its data lives in the
-//! `analytics` Postgres schema.
+//! A private Spin component behind the gateway's `/analytics` routes; its data lives in the `analytics`
+//! Postgres schema. The bridge consumes the order topics from Kafka and hands each event to
+//! `POST /analytics/events` with a service token, so storing and reporting stay here.
 //!
 //! ## Layout
 //! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//!
-//! So far the service answers `GET /health` (a check of its dependencies); its API comes with its own issue.
+//! - [`ingest`]: storing an order event, idempotently by event id.
+//! - [`reports`]: sales per day/week/month and top products (admin only).
+//! - [`dashboard`]: the dashboard page and its script.
+//! - [`store`]: the SQL (each call one statement).
+//! - [`error`]: the error type and its mapping to problem responses.
+
+pub mod dashboard;
+pub mod error;
+pub mod ingest;
+pub mod reports;
+pub mod store;
 
 use http::Method;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::router::Router;
-use kit::{Ctx, Request, Response};
+use kit::{Ctx, Problem, Request, Response};
+
+use crate::error::Error;
 
 const SERVICE: &str = "analytics";
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
     Health,
+    Ingest,
+    Sales,
+    TopProducts,
+    Dashboard,
+    DashboardScript,
 }
 
 fn routes() -> Router<Route> {
-    Router::new().route(Method::GET, "/health", Route::Health)
+    Router::new()
+        .route(Method::GET, "/health", Route::Health)
+        .route(Method::POST, "/analytics/events", Route::Ingest)
+        .route(Method::GET, "/analytics/sales", Route::Sales)
+        .route(Method::GET, "/analytics/top-products", Route::TopProducts)
+        .route(Method::GET, "/analytics/dashboard", Route::Dashboard)
+        .route(Method::GET, "/analytics/dashboard/app.js", Route::DashboardScript)
 }
 
 /// The analytics service.
@@ -41,9 +64,21 @@ impl Service {
 
     /// Handles one request.
     pub async fn handle(&self, request: Request) -> Response {
-        match self.routes.at(request.method(), request.uri().path()) {
-            Ok((Route::Health, _)) => health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)]),
-            Err(problem) => problem.into_response(),
+        match self.dispatch(&request).await {
+            Ok(response) => response,
+            Err(error) => Problem::from(error).into_response(),
+        }
+    }
+
+    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
+        let (route, _) = self.routes.at(request.method(), request.uri().path())?;
+        match route {
+            Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)])),
+            Route::Ingest => ingest::ingest(&self.db, request).await,
+            Route::Sales => reports::sales(&self.db, request).await,
+            Route::TopProducts => reports::top_products(&self.db, request).await,
+            Route::Dashboard => Ok(dashboard::page()),
+            Route::DashboardScript => Ok(dashboard::script()),
         }
     }
 }

@@ -8,6 +8,7 @@
 //! | `/products` | products | reads public, writes authenticated |
 //! | `/categories` | products | reads public, writes authenticated |
 //! | `/orders` | orders | authenticated |
+//! | `/analytics/dashboard` | analytics | public (a static page; its data needs an admin token) |
 //! | `/analytics` | analytics | authenticated |
 //!
 //! Role checks (admin-only writes, a customer touching only their own data) belong to the owning service,
@@ -47,6 +48,7 @@ pub const ROUTES: &[Route] = &[
     Route { prefix: "/products", component: "products", access: Access::PublicReads },
     Route { prefix: "/categories", component: "products", access: Access::PublicReads },
     Route { prefix: "/orders", component: "orders", access: Access::Authenticated },
+    Route { prefix: "/analytics/dashboard", component: "analytics", access: Access::Public },
     Route { prefix: "/analytics", component: "analytics", access: Access::Authenticated },
 ];
 

@@ -1,0 +1,168 @@
+//! SQL of the `analytics` schema. Each call is one statement (Spin's Postgres has no safe multi-call
+//! transaction); instants cross the boundary as RFC 3339 text.
+
+use kit::db::{Db, DbError, Value};
+use serde::Serialize;
+
+/// An order line of an order-created event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Line {
+    /// Product id.
+    pub product_id: String,
+    /// Units.
+    pub quantity: i32,
+    /// Unit price, minor units.
+    pub unit_price_cents: i64,
+}
+
+/// Stores an order-created event and its lines; `false` when the event was stored before.
+pub async fn store_created(
+    db: &Db,
+    event_id: &str,
+    order_id: &str,
+    created_at: &str,
+    currency: &str,
+    lines: &[Line],
+) -> Result<bool, DbError> {
+    let lines = serde_json::to_value(lines).map_err(|error| DbError::Conversion(error.to_string()))?;
+    let rows = db
+        .query(
+            "WITH event AS ( \
+               INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
+               VALUES ($1, 'com.pycommerce.order.created.v1', $2, $3::text::timestamptz) \
+               ON CONFLICT (event_id) DO NOTHING RETURNING event_id, order_id, occurred_at), \
+             lines AS ( \
+               INSERT INTO analytics.order_lines \
+                 (event_id, order_id, product_id, quantity, revenue_cents, currency, ordered_at) \
+               SELECT e.event_id, e.order_id, l.product_id, sum(l.quantity)::int4, \
+                      sum(l.quantity::int8 * l.unit_price_cents)::int8, $4, e.occurred_at \
+               FROM event e \
+               CROSS JOIN jsonb_to_recordset($5) AS l(product_id uuid, quantity integer, unit_price_cents bigint) \
+               GROUP BY e.event_id, e.order_id, e.occurred_at, l.product_id \
+               RETURNING 1) \
+             SELECT (SELECT count(*) FROM event)::int8 AS stored, (SELECT count(*) FROM lines)::int8 AS lines",
+            &[
+                Value::Uuid(event_id.to_owned()),
+                Value::Uuid(order_id.to_owned()),
+                created_at.into(),
+                currency.into(),
+                Value::Jsonb(lines),
+            ],
+        )
+        .await?;
+    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
+    Ok(row.get::<i64>("stored")? == 1)
+}
+
+/// Stores an order-cancelled event; `false` when the event was stored before.
+pub async fn store_cancelled(db: &Db, event_id: &str, order_id: &str, cancelled_at: &str) -> Result<bool, DbError> {
+    let rows = db
+        .query(
+            "WITH event AS ( \
+               INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
+               VALUES ($1, 'com.pycommerce.order.cancelled.v1', $2, $3::text::timestamptz) \
+               ON CONFLICT (event_id) DO NOTHING RETURNING event_id, order_id, occurred_at), \
+             cancelled AS ( \
+               INSERT INTO analytics.cancelled_orders (order_id, event_id, cancelled_at) \
+               SELECT order_id, event_id, occurred_at FROM event ON CONFLICT (order_id) DO NOTHING RETURNING 1) \
+             SELECT (SELECT count(*) FROM event)::int8 AS stored, (SELECT count(*) FROM cancelled)::int8 AS cancelled",
+            &[Value::Uuid(event_id.to_owned()), Value::Uuid(order_id.to_owned()), cancelled_at.into()],
+        )
+        .await?;
+    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
+    Ok(row.get::<i64>("stored")? == 1)
+}
+
+/// Totals of one bucket, as the database found them (empty buckets are absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketTotals {
+    /// First day of the bucket, `YYYY-MM-DD`.
+    pub start: String,
+    /// Orders with at least one line in the bucket.
+    pub orders: i64,
+    /// Units.
+    pub units: i64,
+    /// Revenue, minor units.
+    pub revenue_cents: i64,
+}
+
+/// Sales of non-cancelled orders in `[from, until)` (RFC 3339), grouped by `period` (`day`, `week` — ISO,
+/// starting Monday — or `month`) in UTC.
+pub async fn sales(
+    db: &Db,
+    period: &str,
+    currency: &str,
+    from: &str,
+    until: &str,
+) -> Result<Vec<BucketTotals>, DbError> {
+    let rows = db
+        .query(
+            "SELECT to_char(date_trunc($1, l.ordered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS start, \
+                    count(DISTINCT l.order_id)::int8 AS orders, sum(l.quantity)::int8 AS units, \
+                    sum(l.revenue_cents)::int8 AS revenue_cents \
+             FROM analytics.order_lines l \
+             WHERE l.currency = $2 AND l.ordered_at >= $3::text::timestamptz AND l.ordered_at < $4::text::timestamptz \
+               AND NOT EXISTS (SELECT 1 FROM analytics.cancelled_orders c WHERE c.order_id = l.order_id) \
+             GROUP BY 1 ORDER BY 1",
+            &[period.into(), currency.into(), from.into(), until.into()],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(BucketTotals {
+                start: row.get("start")?,
+                orders: row.get("orders")?,
+                units: row.get("units")?,
+                revenue_cents: row.get("revenue_cents")?,
+            })
+        })
+        .collect()
+}
+
+/// A product's sales in a range.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductSales {
+    /// Product id.
+    pub product_id: String,
+    /// Units sold.
+    pub units: i64,
+    /// Revenue, minor units.
+    pub revenue_cents: i64,
+    /// Orders containing it.
+    pub orders: i64,
+}
+
+/// The `limit` best-selling products of non-cancelled orders in `[from, until)`, by units or revenue
+/// (`by_revenue`), ties broken by product id.
+pub async fn top_products(
+    db: &Db,
+    currency: &str,
+    from: &str,
+    until: &str,
+    by_revenue: bool,
+    limit: i64,
+) -> Result<Vec<ProductSales>, DbError> {
+    let rows = db
+        .query(
+            "SELECT l.product_id::text AS product_id, sum(l.quantity)::int8 AS units, \
+                    sum(l.revenue_cents)::int8 AS revenue_cents, count(DISTINCT l.order_id)::int8 AS orders \
+             FROM analytics.order_lines l \
+             WHERE l.currency = $1 AND l.ordered_at >= $2::text::timestamptz AND l.ordered_at < $3::text::timestamptz \
+               AND NOT EXISTS (SELECT 1 FROM analytics.cancelled_orders c WHERE c.order_id = l.order_id) \
+             GROUP BY l.product_id \
+             ORDER BY CASE WHEN $4 THEN sum(l.revenue_cents) ELSE sum(l.quantity) END DESC, l.product_id \
+             LIMIT $5",
+            &[currency.into(), from.into(), until.into(), by_revenue.into(), Value::Int64(limit)],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ProductSales {
+                product_id: row.get("product_id")?,
+                units: row.get("units")?,
+                revenue_cents: row.get("revenue_cents")?,
+                orders: row.get("orders")?,
+            })
+        })
+        .collect()
+}
