@@ -1,5 +1,6 @@
-//! Development signing keys: an Ed25519 pair written once to a local, git-ignored directory so a fresh
-//! checkout runs without any committed key.
+//! Development signing keys, written once to a local, git-ignored directory so a fresh checkout runs without
+//! any committed key: the Ed25519 pair of user access tokens (auth signs, the gateway verifies) and the pair
+//! of the bridge's `service` tokens (the bridge signs, the gateway verifies via `service_public_keys`).
 
 use std::io::Write;
 use std::path::Path;
@@ -8,12 +9,22 @@ use std::path::Path;
 pub const PRIVATE_KEY_FILE: &str = "jwt_private.pem";
 /// Public key file name (SPKI PEM).
 pub const PUBLIC_KEY_FILE: &str = "jwt_public.pem";
+/// The bridge's service private key file name.
+pub const SERVICE_PRIVATE_KEY_FILE: &str = "service_private.pem";
+/// The bridge's service public key file name.
+pub const SERVICE_PUBLIC_KEY_FILE: &str = "service_public.pem";
 
-/// Writes a fresh key pair into `dir` unless both files exist; returns whether it wrote one. The private key
-/// is created with mode 0600.
+/// Writes both development pairs into `dir`, each unless its files exist; returns whether it wrote any.
 pub fn write_dev_key_pair(dir: &Path) -> anyhow::Result<bool> {
-    let private = dir.join(PRIVATE_KEY_FILE);
-    let public = dir.join(PUBLIC_KEY_FILE);
+    let users = write_pair(dir, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE)?;
+    let service = write_pair(dir, SERVICE_PRIVATE_KEY_FILE, SERVICE_PUBLIC_KEY_FILE)?;
+    Ok(users || service)
+}
+
+/// Writes a fresh pair unless both files exist; the private key is created with mode 0600.
+fn write_pair(dir: &Path, private_name: &str, public_name: &str) -> anyhow::Result<bool> {
+    let private = dir.join(private_name);
+    let public = dir.join(public_name);
     if private.exists() && public.exists() {
         return Ok(false);
     }
@@ -40,6 +51,11 @@ mod tests {
         let public = std::fs::read_to_string(dir.join(PUBLIC_KEY_FILE)).unwrap();
         let signer = kit::jwt::Signer::from_pem(&private).unwrap();
         assert_eq!(kit::jwt::PublicKey::from_pem(&public).unwrap().kid(), signer.kid());
+        let service = std::fs::read_to_string(dir.join(SERVICE_PRIVATE_KEY_FILE)).unwrap();
+        let service_public = std::fs::read_to_string(dir.join(SERVICE_PUBLIC_KEY_FILE)).unwrap();
+        let service_signer = kit::jwt::Signer::from_pem(&service).unwrap();
+        assert_eq!(kit::jwt::PublicKey::from_pem(&service_public).unwrap().kid(), service_signer.kid());
+        assert_ne!(service_signer.kid(), signer.kid(), "two distinct pairs");
         assert!(!write_dev_key_pair(&dir).unwrap(), "an existing pair must be kept");
         std::fs::remove_dir_all(dir).unwrap();
     }

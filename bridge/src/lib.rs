@@ -6,9 +6,12 @@
 //!
 //! ## Layout
 //! - [`server`]: the tonic server (gRPC + gRPC-Web, health, reflection) and its lifecycle.
-//! - [`catalog`], [`users`]: `ProductService` and `UserService` over Postgres.
+//! - [`catalog`], [`users`]: `ProductService` and `UserService` over Postgres; [`outbox`]: `OutboxService`,
+//!   which wakes the relay.
 //! - [`health`]: the health status that follows database reachability.
 //! - [`metrics`]: Prometheus metrics and their HTTP port.
+//! - [`relay`]: the outbox relay, `orders.outbox` → Kafka; [`kafka`]: broker settings and topics.
+//! - [`consumer`]: the analytics consumer, Kafka → the analytics component's ingest route.
 //! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
 //! - [`keys`]: development signing keys for local runs.
@@ -16,11 +19,15 @@
 //! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge seed-demo`, `bridge keygen`).
 
 pub mod catalog;
+pub mod consumer;
 pub mod db;
 pub mod health;
+pub mod kafka;
 pub mod keys;
 pub mod metrics;
 pub mod migrate;
+pub mod outbox;
+pub mod relay;
 pub mod seed;
 pub mod server;
 pub mod users;

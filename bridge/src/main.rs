@@ -12,32 +12,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serves ProductService and UserService over gRPC and gRPC-Web, with health, reflection and metrics,
-    /// until SIGTERM or SIGINT (then finishes the calls in flight).
-    Serve {
-        /// gRPC address.
-        #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:50051")]
-        listen: std::net::SocketAddr,
-        /// Prometheus metrics address (`GET /metrics`).
-        #[arg(long, env = "BRIDGE_METRICS_LISTEN", default_value = "0.0.0.0:9464")]
-        metrics_listen: std::net::SocketAddr,
-        /// Postgres URL (the same variable the components use).
-        #[arg(
-            long,
-            env = "SPIN_VARIABLE_DB_URL",
-            default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
-        )]
-        database_url: String,
-        /// Most pooled Postgres connections.
-        #[arg(long, env = "BRIDGE_DB_POOL_SIZE", default_value_t = 16)]
-        pool_size: usize,
-        /// Bound on each database call, in milliseconds.
-        #[arg(long, env = "BRIDGE_DB_TIMEOUT_MS", default_value_t = 5000)]
-        db_timeout_ms: u64,
-        /// Period of the database health probe, in milliseconds.
-        #[arg(long, env = "BRIDGE_HEALTH_INTERVAL_MS", default_value_t = 2000)]
-        health_interval_ms: u64,
-    },
+    /// Serves ProductService, UserService and OutboxService over gRPC and gRPC-Web, with health, reflection
+    /// and metrics, runs the outbox relay and the analytics consumer, until SIGTERM or SIGINT (then finishes
+    /// the calls in flight).
+    Serve(Box<ServeArgs>),
     /// Applies the pending database migrations (safe to run repeatedly).
     Migrate {
         /// Postgres URL; use `?sslmode=disable` for a local server reached by IP.
@@ -70,15 +48,172 @@ enum Command {
     },
 }
 
+/// `bridge serve`.
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    /// gRPC address.
+    #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:50051")]
+    listen: std::net::SocketAddr,
+    /// Prometheus metrics address (`GET /metrics`).
+    #[arg(long, env = "BRIDGE_METRICS_LISTEN", default_value = "0.0.0.0:9464")]
+    metrics_listen: std::net::SocketAddr,
+    /// Postgres URL (the same variable the components use).
+    #[arg(
+        long,
+        env = "SPIN_VARIABLE_DB_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
+    )]
+    database_url: String,
+    /// Most pooled Postgres connections.
+    #[arg(long, env = "BRIDGE_DB_POOL_SIZE", default_value_t = 16)]
+    pool_size: usize,
+    /// Bound on each database call, in milliseconds.
+    #[arg(long, env = "BRIDGE_DB_TIMEOUT_MS", default_value_t = 5000)]
+    db_timeout_ms: u64,
+    /// Period of the database health probe, in milliseconds.
+    #[arg(long, env = "BRIDGE_HEALTH_INTERVAL_MS", default_value_t = 2000)]
+    health_interval_ms: u64,
+    #[command(flatten)]
+    kafka: KafkaArgs,
+    /// Run the outbox relay (orders.outbox → Kafka). Several bridges may run it at once.
+    #[arg(long, env = "BRIDGE_RELAY_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    relay: bool,
+    /// Outbox rows claimed per relay batch.
+    #[arg(long, env = "BRIDGE_RELAY_BATCH_SIZE", default_value_t = 500)]
+    relay_batch_size: i64,
+    /// Longest wait between two looks at the outbox when no notification arrives, in milliseconds.
+    #[arg(long, env = "BRIDGE_RELAY_POLL_INTERVAL_MS", default_value_t = 1000)]
+    relay_poll_interval_ms: u64,
+    #[command(flatten)]
+    consumer: ConsumerArgs,
+}
+
+/// The broker and how topics are named and created.
+#[derive(Debug, clap::Args)]
+struct KafkaArgs {
+    /// Kafka `bootstrap.servers`.
+    #[arg(long, env = "BRIDGE_KAFKA_BROKERS", default_value = "127.0.0.1:9092")]
+    kafka_brokers: String,
+    /// Prefix of every topic name (to share a broker between systems).
+    #[arg(long, env = "BRIDGE_KAFKA_TOPIC_PREFIX", default_value = "")]
+    kafka_topic_prefix: String,
+    /// Partitions of the topics the bridge creates.
+    #[arg(long, env = "BRIDGE_KAFKA_PARTITIONS", default_value_t = 3)]
+    kafka_partitions: i32,
+    /// Replication factor of the topics the bridge creates.
+    #[arg(long, env = "BRIDGE_KAFKA_REPLICATION", default_value_t = 1)]
+    kafka_replication: i32,
+    /// Bound on one produce (retries included) and on admin calls, in milliseconds.
+    #[arg(long, env = "BRIDGE_KAFKA_TIMEOUT_MS", default_value_t = 10000)]
+    kafka_timeout_ms: u64,
+}
+
+impl KafkaArgs {
+    fn settings(&self) -> bridge::kafka::KafkaSettings {
+        bridge::kafka::KafkaSettings {
+            brokers: self.kafka_brokers.clone(),
+            topic_prefix: self.kafka_topic_prefix.clone(),
+            partitions: self.kafka_partitions,
+            replication: self.kafka_replication,
+            timeout: std::time::Duration::from_millis(self.kafka_timeout_ms),
+        }
+    }
+}
+
+/// The analytics consumer.
+#[derive(Debug, clap::Args)]
+struct ConsumerArgs {
+    /// Run the analytics consumer (order topics → the analytics component). Needs a service key.
+    #[arg(long = "consumer", env = "BRIDGE_CONSUMER_ENABLED", default_value_t = true, action = clap::ArgAction::Set)]
+    enabled: bool,
+    /// Consumer group.
+    #[arg(long, env = "BRIDGE_CONSUMER_GROUP", default_value = "analytics")]
+    consumer_group: String,
+    /// Base URL of the Spin app's gateway; events go to `<url>/analytics/events`.
+    #[arg(long, env = "BRIDGE_GATEWAY_URL", default_value = "http://127.0.0.1:3000")]
+    gateway_url: String,
+    /// The Ed25519 private key (PKCS#8 PEM) the bridge signs its `service` tokens with; its public key must
+    /// be in the app's `service_public_keys` variable.
+    #[arg(long, env = "BRIDGE_SERVICE_PRIVATE_KEY", hide_env_values = true)]
+    service_private_key: Option<String>,
+    /// A file holding that key, instead of the key itself.
+    #[arg(long, env = "BRIDGE_SERVICE_PRIVATE_KEY_FILE", conflicts_with = "service_private_key")]
+    service_private_key_file: Option<std::path::PathBuf>,
+    /// `iss` of the app's tokens.
+    #[arg(long, env = "SPIN_VARIABLE_JWT_ISSUER", default_value = "pycommerce")]
+    jwt_issuer: String,
+    /// `aud` of the app's tokens.
+    #[arg(long, env = "SPIN_VARIABLE_JWT_AUDIENCE", default_value = "pycommerce-api")]
+    jwt_audience: String,
+    /// Tries per event before it is dead-lettered (an unreachable app is waited for, not counted).
+    #[arg(long, env = "BRIDGE_CONSUMER_MAX_ATTEMPTS", default_value_t = 5)]
+    consumer_max_attempts: u32,
+    /// `fetch.wait.max.ms` of the consumer.
+    #[arg(long, env = "BRIDGE_KAFKA_FETCH_WAIT_MS", default_value_t = 100)]
+    kafka_fetch_wait_ms: u64,
+}
+
+impl ConsumerArgs {
+    fn settings(
+        &self,
+        kafka: bridge::kafka::KafkaSettings,
+    ) -> anyhow::Result<Option<bridge::consumer::ConsumerSettings>> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        let pem = match (&self.service_private_key, &self.service_private_key_file) {
+            (Some(pem), _) => pem.clone(),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?,
+            (None, None) => anyhow::bail!(
+                "the analytics consumer needs BRIDGE_SERVICE_PRIVATE_KEY (or _FILE); set BRIDGE_CONSUMER_ENABLED=false to run without it"
+            ),
+        };
+        Ok(Some(bridge::consumer::ConsumerSettings {
+            kafka,
+            group_id: self.consumer_group.clone(),
+            ingest_url: format!("{}/analytics/events", self.gateway_url.trim_end_matches('/')),
+            signer: kit::jwt::Signer::from_pem(&pem).map_err(|error| anyhow::anyhow!("service key: {error}"))?,
+            issuer: self.jwt_issuer.clone(),
+            audience: self.jwt_audience.clone(),
+            max_attempts: self.consumer_max_attempts.max(1),
+            http_timeout: std::time::Duration::from_secs(10),
+            fetch_wait: std::time::Duration::from_millis(self.kafka_fetch_wait_ms),
+        }))
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kit::log::init_with_level(tracing::Level::INFO);
     match Cli::parse().command {
-        Command::Serve { listen, metrics_listen, database_url, pool_size, db_timeout_ms, health_interval_ms } => {
+        Command::Serve(serve) => {
+            let ServeArgs {
+                listen,
+                metrics_listen,
+                database_url,
+                pool_size,
+                db_timeout_ms,
+                health_interval_ms,
+                kafka,
+                relay,
+                relay_batch_size,
+                relay_poll_interval_ms,
+                consumer,
+            } = *serve;
+            let consumer = consumer.settings(kafka.settings())?;
+            let relay = relay.then(|| bridge::relay::RelaySettings {
+                kafka: kafka.settings(),
+                database_url: database_url.clone(),
+                batch_size: relay_batch_size,
+                poll_interval: std::time::Duration::from_millis(relay_poll_interval_ms),
+            });
             let running = bridge::server::start(bridge::server::Settings {
                 listen,
                 metrics_listen,
                 database_url,
+                relay,
+                consumer,
                 pool_size,
                 db_timeout: std::time::Duration::from_millis(db_timeout_ms),
                 health_interval: std::time::Duration::from_millis(health_interval_ms),

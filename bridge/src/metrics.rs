@@ -2,10 +2,15 @@
 //! - `bridge_grpc_requests_total{method, code}` — calls per method and gRPC status;
 //! - `bridge_grpc_request_duration_seconds{method}` — latency histogram per method;
 //! - `bridge_db_pool_connections`, `bridge_db_pool_available`, `bridge_db_pool_waiting` — pool state;
-//! - `bridge_db_up` — 1 while the health probe reaches Postgres.
+//! - `bridge_db_up` — 1 while the health probe reaches Postgres;
+//! - `bridge_outbox_pending`, `bridge_outbox_lag_seconds` — unpublished outbox rows and the age of the oldest;
+//! - `bridge_events_produced_total{topic}`, `bridge_events_produce_failures_total{topic}` — the relay;
+//! - `bridge_events_consumed_total{topic, outcome}`, `bridge_consumer_lag{topic, partition}` — the
+//!   analytics consumer (outcome: `stored`, `dead_lettered`, `failed`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -33,6 +38,23 @@ struct CallLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TopicLabels {
+    topic: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConsumedLabels {
+    topic: String,
+    outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PartitionLabels {
+    topic: String,
+    partition: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct MethodLabels {
     method: String,
 }
@@ -52,6 +74,14 @@ pub struct Metrics {
     pool_waiting: Gauge,
     /// 1 while Postgres answers the health probe.
     pub db_up: Gauge,
+    /// Unpublished outbox rows.
+    pub outbox_pending: Gauge,
+    /// Age of the oldest unpublished outbox row, seconds (0 when none).
+    pub outbox_lag_seconds: Gauge<f64, AtomicU64>,
+    produced: Family<TopicLabels, Counter>,
+    produce_failures: Family<TopicLabels, Counter>,
+    consumed: Family<ConsumedLabels, Counter>,
+    consumer_lag: Family<PartitionLabels, Gauge>,
 }
 
 impl Metrics {
@@ -64,13 +94,69 @@ impl Metrics {
         let pool_available = Gauge::default();
         let pool_waiting = Gauge::default();
         let db_up = Gauge::default();
+        let outbox_pending = Gauge::default();
+        let outbox_lag_seconds = Gauge::<f64, AtomicU64>::default();
+        let produced = Family::<TopicLabels, Counter>::default();
+        let produce_failures = Family::<TopicLabels, Counter>::default();
+        let consumed = Family::<ConsumedLabels, Counter>::default();
+        let consumer_lag = Family::<PartitionLabels, Gauge>::default();
         registry.register("grpc_requests", "gRPC calls by method and status code", calls.clone());
         registry.register("grpc_request_duration_seconds", "gRPC call latency by method", latency.clone());
         registry.register("db_pool_connections", "Postgres connections open in the pool", pool_connections.clone());
         registry.register("db_pool_available", "Idle Postgres connections in the pool", pool_available.clone());
         registry.register("db_pool_waiting", "Calls waiting for a Postgres connection", pool_waiting.clone());
         registry.register("db_up", "1 while Postgres answers the health probe", db_up.clone());
-        Self { registry, calls, latency, pool_connections, pool_available, pool_waiting, db_up }
+        registry.register("outbox_pending", "Outbox rows not yet published to Kafka", outbox_pending.clone());
+        registry.register(
+            "outbox_lag_seconds",
+            "Age of the oldest unpublished outbox row (0 when none)",
+            outbox_lag_seconds.clone(),
+        );
+        registry.register("events_produced", "Events the outbox relay published, by topic", produced.clone());
+        registry.register(
+            "events_produce_failures",
+            "Events the outbox relay failed to publish (retried later), by topic",
+            produce_failures.clone(),
+        );
+        registry.register("events_consumed", "Events the analytics consumer handled, by outcome", consumed.clone());
+        registry.register("consumer_lag", "Messages behind the partition's end, per partition", consumer_lag.clone());
+        Self {
+            registry,
+            calls,
+            latency,
+            pool_connections,
+            pool_available,
+            pool_waiting,
+            db_up,
+            outbox_pending,
+            outbox_lag_seconds,
+            produced,
+            produce_failures,
+            consumed,
+            consumer_lag,
+        }
+    }
+
+    /// Counts `count` events published to `topic`.
+    pub fn produced(&self, topic: &str, count: u64) {
+        self.produced.get_or_create(&TopicLabels { topic: topic.to_owned() }).inc_by(count);
+    }
+
+    /// Counts `count` events that failed to reach `topic`.
+    pub fn produce_failed(&self, topic: &str, count: u64) {
+        self.produce_failures.get_or_create(&TopicLabels { topic: topic.to_owned() }).inc_by(count);
+    }
+
+    /// Counts one consumed event of `topic` with its outcome.
+    pub fn consumed(&self, topic: &str, outcome: &str) {
+        self.consumed.get_or_create(&ConsumedLabels { topic: topic.to_owned(), outcome: outcome.to_owned() }).inc();
+    }
+
+    /// Sets the consumer lag of one partition.
+    pub fn set_consumer_lag(&self, topic: &str, partition: i32, lag: i64) {
+        self.consumer_lag
+            .get_or_create(&PartitionLabels { topic: topic.to_owned(), partition: partition.to_string() })
+            .set(lag);
     }
 
     /// Records one finished call.

@@ -1,4 +1,4 @@
-//! The gRPC server: ProductService, UserService, health and reflection on one port, for HTTP/2 gRPC and
+//! The gRPC server: ProductService, UserService, OutboxService, health and reflection on one port, for HTTP/2 gRPC and
 //! for gRPC-Web over HTTP/1.1 (tonic-web), plus the metrics port.
 
 use std::net::SocketAddr;
@@ -6,14 +6,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bridge_proto::catalog::v1::product_service_server::ProductServiceServer;
+use bridge_proto::events::v1::outbox_service_server::OutboxServiceServer;
 use bridge_proto::users::v1::user_service_server::UserServiceServer;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 
 use crate::catalog::Catalog;
+use crate::consumer::{AnalyticsConsumer, ConsumerSettings};
 use crate::db::Database;
 use crate::metrics::{Metrics, MetricsLayer};
+use crate::outbox::Outbox;
+use crate::relay::{Relay, RelaySettings};
 use crate::users::Users;
 
 /// How to run the server.
@@ -31,6 +35,10 @@ pub struct Settings {
     pub db_timeout: Duration,
     /// Period of the database health probe.
     pub health_interval: Duration,
+    /// The outbox relay, when this bridge runs one.
+    pub relay: Option<RelaySettings>,
+    /// The analytics consumer, when this bridge runs one.
+    pub consumer: Option<ConsumerSettings>,
 }
 
 /// A running server.
@@ -39,6 +47,8 @@ pub struct Running {
     pub grpc_addr: SocketAddr,
     /// The metrics address.
     pub metrics_addr: SocketAddr,
+    /// The outbox relay, when it runs.
+    pub relay: Option<Arc<Relay>>,
     shutdown: Option<oneshot::Sender<()>>,
     server: tokio::task::JoinHandle<Result<(), tonic::transport::Error>>,
     background: Vec<tokio::task::JoinHandle<()>>,
@@ -87,12 +97,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let metrics_listener = crate::metrics::bind(settings.metrics_listen).await?;
     let metrics_addr = metrics_listener.local_addr()?;
 
+    let relay = settings.relay.map(|relay_settings| Arc::new(Relay::new(relay_settings, db.clone(), metrics.clone())));
     let router = tonic::transport::Server::builder()
         .accept_http1(true)
         .layer(MetricsLayer(metrics.clone()))
         .layer(tonic_web::GrpcWebLayer::new())
         .add_service(ProductServiceServer::new(Catalog::new(db.clone())))
         .add_service(UserServiceServer::new(Users::new(db.clone())))
+        .add_service(OutboxServiceServer::new(Outbox::new(relay.clone())))
         .add_service(health_service)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha);
@@ -100,10 +112,24 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let server = tokio::spawn(router.serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
         let _ = stop.await;
     }));
-    let background = vec![
+    let mut background = vec![
         tokio::spawn(crate::health::watch(db.clone(), reporter, metrics.clone(), settings.health_interval)),
-        tokio::spawn(crate::metrics::serve(metrics_listener, metrics, db)),
+        tokio::spawn(crate::metrics::serve(metrics_listener, metrics.clone(), db.clone())),
     ];
-    tracing::info!(%grpc_addr, %metrics_addr, "bridge serving gRPC, gRPC-Web, health and reflection");
-    Ok(Running { grpc_addr, metrics_addr, shutdown: Some(shutdown), server, background })
+    if let Some(relay) = &relay {
+        background.push(tokio::spawn(relay.clone().run()));
+    }
+    let consumer = settings.consumer.is_some();
+    if let Some(consumer_settings) = settings.consumer {
+        let consumer = Arc::new(AnalyticsConsumer::new(consumer_settings, metrics.clone())?);
+        background.push(tokio::spawn(consumer.run()));
+    }
+    tracing::info!(
+        %grpc_addr,
+        %metrics_addr,
+        relay = relay.is_some(),
+        consumer,
+        "bridge serving gRPC, gRPC-Web, health and reflection"
+    );
+    Ok(Running { grpc_addr, metrics_addr, relay, shutdown: Some(shutdown), server, background })
 }

@@ -11,73 +11,9 @@ use bridge_proto::catalog::v1::{CheckStockRequest, CheckStockResponse, StockLine
 use bridge_proto::{grpc_web, methods, BridgeError};
 use kit::bridge::Bridge;
 use tokio::net::{TcpListener, TcpStream};
-use tokio_postgres::NoTls;
 
-fn admin_url() -> String {
-    std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned())
-}
-
-/// A migrated database of its own, and a SQL client on it; dropped with the test.
-struct TestDb {
-    url: String,
-    name: String,
-    client: tokio_postgres::Client,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        let (admin, name) = (admin_url(), self.name.clone());
-        // Drop cannot await: use a runtime of its own on another thread.
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
-            runtime.block_on(async move {
-                if let Ok((client, connection)) = tokio_postgres::connect(&admin, NoTls).await {
-                    tokio::spawn(connection);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
-                }
-            });
-        })
-        .join();
-    }
-}
-
-impl TestDb {
-    async fn new() -> Self {
-        let admin = admin_url();
-        let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
-        let server = base.rsplit_once('/').unwrap().0;
-        let name = format!("pc_bridge_{}", uuid::Uuid::new_v4().simple());
-        let url = format!("{server}/{name}?{query}");
-        bridge::migrate::create_database(&url).await.unwrap();
-        bridge::migrate::run(&url).await.unwrap();
-        let (client, connection) = tokio_postgres::connect(&url, NoTls).await.unwrap();
-        tokio::spawn(connection);
-        Self { url, name, client }
-    }
-
-    async fn product(&self, stock: i32) -> String {
-        let id = uuid::Uuid::new_v4();
-        let sku = format!("SKU-{}", &id.simple().to_string()[..12].to_uppercase());
-        self.client
-            .execute(
-                "INSERT INTO catalog.products (id, sku, name, price_cents, currency, stock) VALUES ($1, $2, 'Mug', 1250, 'EUR', $3)",
-                &[&id, &sku, &stock],
-            )
-            .await
-            .unwrap();
-        id.to_string()
-    }
-
-    async fn stock(&self, id: &str) -> i32 {
-        let id = uuid::Uuid::parse_str(id).unwrap();
-        self.client.query_one("SELECT stock FROM catalog.products WHERE id = $1", &[&id]).await.unwrap().get(0)
-    }
-
-    async fn catalog_version(&self) -> i64 {
-        self.client.query_one("SELECT value FROM catalog.version", &[]).await.unwrap().get(0)
-    }
-}
+mod support;
+use support::TestDb;
 
 async fn start(database_url: &str) -> Running {
     bridge::server::start(Settings {
@@ -87,6 +23,8 @@ async fn start(database_url: &str) -> Running {
         pool_size: 8,
         db_timeout: Duration::from_secs(2),
         health_interval: Duration::from_millis(100),
+        relay: None,
+        consumer: None,
     })
     .await
     .unwrap()
@@ -375,5 +313,16 @@ async fn metrics_count_calls_per_method_and_code() {
     );
     assert!(text.contains("bridge_grpc_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("bridge_db_pool_connections"), "{text}");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn publish_pending_validates_its_id_and_says_whether_a_relay_runs() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let order = uuid::Uuid::new_v4().to_string();
+    assert!(!bridge.publish_pending(&order).await.unwrap(), "this bridge runs no relay");
+    assert!(matches!(bridge.publish_pending("nope").await, Err(BridgeError::Invalid(_))));
     running.stop().await.unwrap();
 }

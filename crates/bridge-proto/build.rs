@@ -3,7 +3,8 @@
 
 use std::path::PathBuf;
 
-const PROTOS: &[&str] = &["pycommerce/catalog/v1/catalog.proto", "pycommerce/users/v1/users.proto"];
+const PROTOS: &[&str] =
+    &["pycommerce/catalog/v1/catalog.proto", "pycommerce/users/v1/users.proto", "pycommerce/events/v1/outbox.proto"];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");

@@ -1,6 +1,6 @@
 //! # bridge-client — the `pycommerce:bridge` WIT interfaces, implemented over gRPC-Web
 //!
-//! A Spin *component dependency*: a component that imports `pycommerce:bridge/catalog` or `/accounts`
+//! A Spin *component dependency*: a component that imports `pycommerce:bridge/catalog`, `/accounts` or `/events`
 //! declares it under `[component.<name>.dependencies]` with `dependencies_inherit_configuration = true`,
 //! and Spin satisfies those imports with this component's exports. Each call is one unary gRPC-Web request
 //! (HTTP/1.1, Spin's outbound HTTP) to the bridge at the `bridge_url` variable — which the *importing*
@@ -11,7 +11,7 @@
 //! crate only moves bytes and converts records.
 //!
 //! ## Layout
-//! - `lib.rs`: the WIT bindings, the transport and the two exported interfaces (wasm32 only; natively the
+//! - `lib.rs`: the WIT bindings, the transport and the three exported interfaces (wasm32 only; natively the
 //!   crate is empty).
 
 #[cfg(target_arch = "wasm32")]
@@ -19,6 +19,7 @@ mod component {
     use std::time::Duration;
 
     use bridge_proto::catalog::v1 as catalog_pb;
+    use bridge_proto::events::v1 as events_pb;
     use bridge_proto::users::v1 as users_pb;
     use bridge_proto::{grpc_web, methods, BridgeError};
 
@@ -28,7 +29,7 @@ mod component {
         runtime_path: "::spin_sdk::wit_bindgen::rt",
     });
 
-    use exports::pycommerce::bridge::{accounts, catalog};
+    use exports::pycommerce::bridge::{accounts, catalog, events};
 
     struct Component;
 
@@ -51,6 +52,7 @@ mod component {
     }
     wit_error!(catalog);
     wit_error!(accounts);
+    wit_error!(events);
 
     /// One unary call: POST the framed request, decode frames and trailers.
     fn call<Request: prost::Message, Reply: prost::Message + Default>(
@@ -155,6 +157,14 @@ mod component {
             let reply: users_pb::IsUserActiveResponse =
                 call(methods::IS_USER_ACTIVE, &users_pb::IsUserActiveRequest { user_id })?;
             Ok(reply.active)
+        }
+    }
+
+    impl events::Guest for Component {
+        fn publish_pending(aggregate_id: String) -> Result<bool, events::Error> {
+            let reply: events_pb::PublishPendingResponse =
+                call(methods::PUBLISH_PENDING, &events_pb::PublishPendingRequest { aggregate_id })?;
+            Ok(reply.relay_running)
         }
     }
 }

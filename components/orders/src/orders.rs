@@ -79,6 +79,7 @@ pub async fn place(db: &Db, bridge: &Bridge, request: &Request) -> Result<Respon
         return Err(Error::NotFound);
     }
     tracing::info!(%order_id, user_id = %identity.user_id, total_cents = order.total_cents, "order placed");
+    publish_soon(bridge, &order.id).await;
     Ok(created(&order))
 }
 
@@ -176,9 +177,18 @@ pub async fn cancel(db: &Db, bridge: &Bridge, request: &Request, raw_id: &str) -
     let id = Uuid::parse_str(&order.id).map_err(|_| Error::NotFound)?;
     if store::cancel(db, id, event_id, event).await? {
         tracing::info!(order_id = %order.id, by = %identity.user_id, "order cancelled");
+        publish_soon(bridge, &order.id).await;
     }
     let order = store::find(db, id).await?.ok_or(Error::NotFound)?;
     Ok(json(StatusCode::OK, &order))
+}
+
+/// Asks the bridge's relay to publish the committed event now. The order is committed either way: if the
+/// call fails, the relay still finds the outbox row on its own (notification or poll), so this only logs.
+async fn publish_soon(bridge: &Bridge, order_id: &str) {
+    if let Err(error) = bridge.publish_pending(order_id).await {
+        tracing::warn!(%order_id, %error, "relay not woken; it publishes the event on its next look");
+    }
 }
 
 /// The order `raw_id` if the caller may see it; 404 otherwise.

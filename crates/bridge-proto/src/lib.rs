@@ -6,7 +6,7 @@
 //! - the Wasm client (`components/bridge-client`, gRPC-Web over Spin's HTTP/1.1 outbound).
 //!
 //! ## Layout
-//! - [`catalog`], [`users`]: the generated messages (and, with the `grpc` feature, tonic clients/servers).
+//! - [`catalog`], [`users`], [`events`]: the generated messages (and, with the `grpc` feature, tonic clients/servers).
 //! - [`methods`]: the gRPC method paths.
 //! - [`error`]: [`BridgeError`], the one error vocabulary of every bridge call, and its mapping from gRPC
 //!   status codes.
@@ -34,6 +34,15 @@ pub mod users {
     #[allow(missing_docs, clippy::all)]
     pub mod v1 {
         include!(concat!(env!("OUT_DIR"), "/pycommerce.users.v1.rs"));
+    }
+}
+
+/// `pycommerce.events.v1`.
+pub mod events {
+    /// Version 1.
+    #[allow(missing_docs, clippy::all)]
+    pub mod v1 {
+        include!(concat!(env!("OUT_DIR"), "/pycommerce.events.v1.rs"));
     }
 }
 

@@ -12,5 +12,8 @@ pub const RELEASE_STOCK: &str = "/pycommerce.catalog.v1.ProductService/ReleaseSt
 pub const GET_USER_BY_ID: &str = "/pycommerce.users.v1.UserService/GetUserById";
 /// `UserService.IsUserActive`.
 pub const IS_USER_ACTIVE: &str = "/pycommerce.users.v1.UserService/IsUserActive";
+/// `OutboxService.PublishPending`.
+pub const PUBLISH_PENDING: &str = "/pycommerce.events.v1.OutboxService/PublishPending";
 /// The fully qualified service names.
-pub const SERVICES: &[&str] = &["pycommerce.catalog.v1.ProductService", "pycommerce.users.v1.UserService"];
+pub const SERVICES: &[&str] =
+    &["pycommerce.catalog.v1.ProductService", "pycommerce.users.v1.UserService", "pycommerce.events.v1.OutboxService"];

@@ -95,8 +95,8 @@ struct Cli {
     manifest: PathBuf,
     /// Component files to check instead of the manifest's.
     files: Vec<PathBuf>,
-    /// Component dependencies to check as well: they must export `pycommerce:bridge/catalog` and
-    /// `/accounts` instead of an HTTP handler.
+    /// Component dependencies to check as well: they must export `pycommerce:bridge/catalog`,
+    /// `/accounts` and `/events` instead of an HTTP handler.
     #[arg(long = "dependency")]
     dependencies: Vec<PathBuf>,
 }
@@ -111,7 +111,8 @@ enum Role {
 }
 
 /// Interfaces the bridge dependency must export (any 0.1.x version).
-const BRIDGE_EXPORTS: &[&str] = &["pycommerce:bridge/catalog@0.1.", "pycommerce:bridge/accounts@0.1."];
+const BRIDGE_EXPORTS: &[&str] =
+    &["pycommerce:bridge/catalog@0.1.", "pycommerce:bridge/accounts@0.1.", "pycommerce:bridge/events@0.1."];
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
@@ -366,7 +367,8 @@ mod tests {
     fn a_dependency_must_export_the_bridge_interfaces() {
         let (engine, linker) = spin_like_host().unwrap();
         let exports = r#"(instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c))
-                          (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))"#;
+                          (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))
+                          (instance $e) (export "pycommerce:bridge/events@0.1.0" (instance $e))"#;
         let good = wat::parse_str(format!("(component {exports})")).unwrap();
         assert_eq!(check_bytes(&engine, &linker, &good, Role::BridgeDependency, &[]).unwrap(), 0);
         let partial =

@@ -11,12 +11,17 @@
 //! its keys when the [`App`] is dropped: test databases all start at the same catalog version, so a shared
 //! prefix would let one test read another's cached listings.
 //!
+//! [`spawn_app_with_events`] also runs the bridge's outbox relay and analytics consumer against the Kafka
+//! broker at `PYCOMMERCE_TEST_KAFKA_BROKERS` (default `127.0.0.1:9092`, Tansu in CI), with topic names
+//! prefixed by the test's database name so tests sharing the broker never see each other's events.
+//!
 //! Environment: `PYCOMMERCE_TEST_DATABASE_URL` (admin URL for creating test databases, default
 //! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_TEST_REDIS_URL` (default
 //! `redis://127.0.0.1:6379`), `PYCOMMERCE_JWT_ISSUER`,
 //! `PYCOMMERCE_JWT_AUDIENCE` (external mode, defaults as in spin.toml).
 
 pub mod bench;
+pub mod browser;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -39,12 +44,17 @@ pub struct App {
     /// HTTP client (no redirects followed, short timeouts).
     pub client: reqwest::Client,
     signer: Option<Signer>,
+    service_signer: Option<Signer>,
     issuer: String,
     audience: String,
     spawned: Option<Spawned>,
 }
 
 struct Spawned {
+    /// The analytics consumer, when the system runs events; stopped with the system.
+    consumer: Option<tokio::task::JoinHandle<()>>,
+    /// Topic prefix of this system's events.
+    topic_prefix: String,
     host: devhost::Running,
     /// The bridge (gRPC) the system's orders component calls; stopped with the system.
     _bridge: bridge::server::Running,
@@ -59,7 +69,21 @@ pub async fn spawn_app() -> App {
     if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
         return external_app();
     }
-    spawn_devhost(&[]).await.expect("start devhost for the test")
+    spawn_devhost(&[], false).await.expect("start devhost for the test")
+}
+
+/// Like [`spawn_app`], with the outbox relay and the analytics consumer running, so orders reach Kafka
+/// and the analytics reports.
+pub async fn spawn_app_with_events() -> App {
+    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
+        return external_app();
+    }
+    spawn_devhost(&[], true).await.expect("start devhost with events for the test")
+}
+
+/// The Kafka broker the event tests use.
+pub fn test_kafka_brokers() -> String {
+    std::env::var("PYCOMMERCE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
 /// Starts a local system with some variables overridden (e.g. a database that is down). Returns `None`
@@ -69,7 +93,7 @@ pub async fn spawn_local_app_with(overrides: &[(&str, &str)]) -> Option<App> {
         eprintln!("skipped: this test needs a system it starts itself (PYCOMMERCE_BASE_URL is set)");
         return None;
     }
-    Some(spawn_devhost(overrides).await.expect("start devhost for the test"))
+    Some(spawn_devhost(overrides, false).await.expect("start devhost for the test"))
 }
 
 fn client() -> reqwest::Client {
@@ -86,6 +110,7 @@ fn external_app() -> App {
         base_url: base_url.trim_end_matches('/').to_owned(),
         client: client(),
         signer: external_signer(),
+        service_signer: None,
         issuer: std::env::var("PYCOMMERCE_JWT_ISSUER").unwrap_or_else(|_| ISSUER.to_owned()),
         audience: std::env::var("PYCOMMERCE_JWT_AUDIENCE").unwrap_or_else(|_| AUDIENCE.to_owned()),
         spawned: None,
@@ -105,7 +130,7 @@ fn external_signer() -> Option<Signer> {
     Signer::from_pem(&pem).ok()
 }
 
-async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
+async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Result<App> {
     let admin_url = std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned());
     let database = format!("pc_e2e_{}", uuid::Uuid::new_v4().simple());
@@ -118,7 +143,14 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
     bridge::migrate::run(&database_url).await.context("migrate the test database")?;
 
     let (private_pem, public_pem) = generate_key_pair()?;
+    let (service_private_pem, service_public_pem) = generate_key_pair()?;
+    let topic_prefix = format!("{database}.");
+    let mut kafka = bridge::kafka::KafkaSettings::new(test_kafka_brokers());
+    kafka.topic_prefix = topic_prefix.clone();
+    kafka.partitions = 2;
+    kafka.timeout = Duration::from_secs(5);
     let mut variables = HashMap::from([
+        ("service_public_keys".to_owned(), service_public_pem),
         ("db_url".to_owned(), database_url.clone()),
         ("cache_prefix".to_owned(), cache_prefix.clone()),
         ("jwt_public_key".to_owned(), public_pem),
@@ -137,6 +169,13 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         pool_size: 8,
         db_timeout: Duration::from_secs(5),
         health_interval: Duration::from_secs(1),
+        relay: events.then(|| bridge::relay::RelaySettings {
+            kafka: kafka.clone(),
+            database_url: database_url.clone(),
+            batch_size: 100,
+            poll_interval: Duration::from_millis(500),
+        }),
+        consumer: None,
     })
     .await?;
     variables.insert("bridge_url".to_owned(), format!("http://{}", bridge.grpc_addr));
@@ -147,13 +186,43 @@ async fn spawn_devhost(overrides: &[(&str, &str)]) -> anyhow::Result<App> {
         overrides: variables,
     })
     .await?;
+    let base_url = format!("http://{}", host.addr);
+    // The consumer posts to the gateway, which exists only now.
+    let consumer = if events {
+        let settings = bridge::consumer::ConsumerSettings {
+            kafka,
+            group_id: format!("analytics-{database}"),
+            ingest_url: format!("{base_url}/analytics/events"),
+            signer: Signer::from_pem(&service_private_pem)?,
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            max_attempts: 3,
+            http_timeout: Duration::from_secs(10),
+            fetch_wait: Duration::from_millis(10),
+        };
+        let metrics = std::sync::Arc::new(bridge::metrics::Metrics::new());
+        let consumer = std::sync::Arc::new(bridge::consumer::AnalyticsConsumer::new(settings, metrics)?);
+        Some(tokio::spawn(consumer.run()))
+    } else {
+        None
+    };
     Ok(App {
-        base_url: format!("http://{}", host.addr),
+        base_url,
         client: client(),
         signer: Some(Signer::from_pem(&private_pem)?),
+        service_signer: Some(Signer::from_pem(&service_private_pem)?),
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
-        spawned: Some(Spawned { host, _bridge: bridge, database, admin_url, database_url, cache_prefix }),
+        spawned: Some(Spawned {
+            consumer,
+            topic_prefix,
+            host,
+            _bridge: bridge,
+            database,
+            admin_url,
+            database_url,
+            cache_prefix,
+        }),
     })
 }
 
@@ -205,9 +274,12 @@ fn database_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
 
 impl Drop for App {
     fn drop(&mut self) {
-        let Some(spawned) = self.spawned.take() else {
+        let Some(mut spawned) = self.spawned.take() else {
             return;
         };
+        if let Some(consumer) = spawned.consumer.take() {
+            consumer.abort();
+        }
         drop(spawned.host);
         // Drop the test database on a separate runtime: Drop cannot await.
         let Spawned { database, admin_url, cache_prefix, .. } = spawned;
@@ -265,6 +337,20 @@ impl App {
     /// The Redis key prefix of the catalog cache, when this test started the system.
     pub fn cache_prefix(&self) -> Option<&str> {
         self.spawned.as_ref().map(|spawned| spawned.cache_prefix.as_str())
+    }
+
+    /// The prefix of this system's Kafka topics, when this test started it.
+    pub fn topic_prefix(&self) -> Option<&str> {
+        self.spawned.as_ref().map(|spawned| spawned.topic_prefix.as_str())
+    }
+
+    /// A `service` token signed with the service key the system trusts (a spawned system only): what the
+    /// bridge's consumer sends to the analytics ingest.
+    pub fn service_token(&self) -> Option<String> {
+        let signer = self.service_signer.as_ref()?;
+        let mut claims = self.claims(Role::Service);
+        claims.sub = bridge::consumer::service_subject();
+        signer.sign(&claims).ok()
     }
 
     /// `base_url + path`.
@@ -379,4 +465,73 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
     assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("urn:pycommerce:problem:")), "{problem}");
     assert!(problem["title"].is_string(), "{problem}");
     problem
+}
+
+/// Kafka access for the event tests.
+pub mod kafka {
+    use std::time::{Duration, Instant};
+
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Headers;
+    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+
+    /// A message read back: key, value and headers.
+    #[derive(Debug, Clone)]
+    pub struct Record {
+        /// Key, as text.
+        pub key: String,
+        /// Value, as text.
+        pub value: String,
+        /// Headers, values as text.
+        pub headers: Vec<(String, String)>,
+    }
+
+    impl Record {
+        /// The first header named `name`.
+        pub fn header(&self, name: &str) -> Option<&str> {
+            self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
+        }
+    }
+
+    /// Reads `topic` (partitions `0..partitions`) from the beginning until `expected` records arrived and
+    /// then `linger` passed with no more (to catch duplicates), or 30 s passed.
+    pub fn read(topic: &str, partitions: i32, expected: usize, linger: Duration) -> Vec<Record> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", super::test_kafka_brokers())
+            .set("group.id", format!("e2e-reader-{}", uuid::Uuid::new_v4().simple()))
+            .set("enable.auto.commit", "false")
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .expect("kafka consumer");
+        let mut assignment = TopicPartitionList::new();
+        for partition in 0..partitions {
+            assignment.add_partition_offset(topic, partition, Offset::Beginning).expect("partition");
+        }
+        consumer.assign(&assignment).expect("assign");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut quiet_until = None;
+        let mut records = Vec::new();
+        while Instant::now() < deadline && quiet_until.is_none_or(|until| Instant::now() < until) {
+            if records.len() >= expected && quiet_until.is_none() {
+                quiet_until = Some(Instant::now() + linger);
+            }
+            let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else { continue };
+            let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
+            let headers = message
+                .headers()
+                .map(|headers| headers.iter().map(|header| (header.key.to_owned(), text(header.value))).collect())
+                .unwrap_or_default();
+            records.push(Record { key: text(message.key()), value: text(message.payload()), headers });
+        }
+        records
+    }
+
+    /// Produces `value` with `key` to `topic` and waits for the acknowledgement.
+    pub fn produce(topic: &str, key: &str, value: &[u8]) {
+        let producer: BaseProducer =
+            ClientConfig::new().set("bootstrap.servers", super::test_kafka_brokers()).create().expect("kafka producer");
+        producer.send(BaseRecord::to(topic).key(key).payload(value)).map_err(|(error, _)| error).expect("enqueue");
+        producer.flush(Duration::from_secs(10)).expect("acknowledged");
+    }
 }

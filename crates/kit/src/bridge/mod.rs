@@ -1,4 +1,4 @@
-//! The Bridge port: the bridge's catalog and accounts operations, with one API on both hosts.
+//! The Bridge port: the bridge's catalog, accounts and events operations, with one API on both hosts.
 //!
 //! - natively ([`native`]): a tonic client of the bridge's gRPC services, with deadlines and retries of
 //!   unavailable calls;

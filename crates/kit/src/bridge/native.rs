@@ -1,4 +1,5 @@
-//! Native backend of the Bridge port: the bridge's ProductService and UserService through a tonic client.
+//! Native backend of the Bridge port: the bridge's ProductService, UserService and OutboxService through a
+//! tonic client.
 //!
 //! Every call has a deadline. Every operation is idempotent (lookups trivially, `reserve_stock` per order
 //! id, `release_stock` by design), so a call that fails as *unavailable* (transport error, UNAVAILABLE,
@@ -12,6 +13,8 @@ use bridge_proto::catalog::v1::{
     CheckStockRequest, CheckStockResponse, GetProductByIdRequest, Product, ReleaseStockRequest, ReserveStockRequest,
     ReserveStockResponse, StockLine,
 };
+use bridge_proto::events::v1::outbox_service_client::OutboxServiceClient;
+use bridge_proto::events::v1::PublishPendingRequest;
 use bridge_proto::users::v1::user_service_client::UserServiceClient;
 use bridge_proto::users::v1::{GetUserByIdRequest, IsUserActiveRequest, User};
 use bridge_proto::BridgeError;
@@ -124,5 +127,17 @@ impl Bridge {
             UserServiceClient::new(channel).is_user_active(request).await.map(|r| r.into_inner().active)
         })
         .await
+    }
+
+    /// `OutboxService.PublishPending`: asks the relay to publish now; whether the bridge runs a relay. One
+    /// attempt, no retry: a lost request only delays the event until the relay's own next look.
+    pub async fn publish_pending(&self, aggregate_id: &str) -> Result<bool, BridgeError> {
+        let request = PublishPendingRequest { aggregate_id: aggregate_id.to_owned() };
+        let mut client = OutboxServiceClient::new(self.channel.clone());
+        match tokio::time::timeout(self.timeout, client.publish_pending(request)).await {
+            Ok(Ok(response)) => Ok(response.into_inner().relay_running),
+            Ok(Err(status)) => Err(BridgeError::from(status)),
+            Err(_) => Err(BridgeError::Unavailable("PublishPending timed out".to_owned())),
+        }
     }
 }

@@ -11,7 +11,7 @@ spin_sdk::wit_bindgen::generate!({
     runtime_path: "::spin_sdk::wit_bindgen::rt",
 });
 
-use pycommerce::bridge::{accounts, catalog};
+use pycommerce::bridge::{accounts, catalog, events};
 
 macro_rules! from_wit {
     ($module:ident) => {
@@ -29,6 +29,7 @@ macro_rules! from_wit {
 }
 from_wit!(catalog);
 from_wit!(accounts);
+from_wit!(events);
 
 /// The bridge, through the component dependency.
 #[derive(Debug, Clone, Copy)]
@@ -101,5 +102,10 @@ impl Bridge {
     /// `UserService.IsUserActive`.
     pub async fn is_user_active(&self, user_id: &str) -> Result<bool, BridgeError> {
         Ok(accounts::is_user_active(user_id)?)
+    }
+
+    /// `OutboxService.PublishPending`: asks the relay to publish now; whether the bridge runs a relay.
+    pub async fn publish_pending(&self, aggregate_id: &str) -> Result<bool, BridgeError> {
+        Ok(events::publish_pending(aggregate_id)?)
     }
 }

@@ -1,5 +1,6 @@
 //! The end-to-end suite: one binary, one module per area, every test on its own system (see `e2e::spawn_app`).
 
+mod analytics;
 mod catalog;
 mod gateway;
 mod identity;

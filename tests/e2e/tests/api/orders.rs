@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 const PASSWORD: &str = "correct horse battery staple";
 
 /// A product on sale, created by an admin through the API; its id.
-async fn product(app: &App, price_cents: i64, stock: i32) -> String {
+pub(crate) async fn product(app: &App, price_cents: i64, stock: i32) -> String {
     let sku = format!("SKU-{}", uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase());
     let body = json!({ "sku": sku, "name": "Espresso cup", "price": { "cents": price_cents, "currency": "EUR" }, "stock": stock });
     let response =
@@ -26,12 +26,12 @@ async fn stock(app: &App, product_id: &str) -> i64 {
 }
 
 /// A registered customer's access token.
-async fn customer(app: &App) -> String {
+pub(crate) async fn customer(app: &App) -> String {
     let registered = app.register(&app.unique_email(), PASSWORD).await;
     registered["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn place(app: &App, token: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
+pub(crate) async fn place(app: &App, token: &str, body: &Value, key: Option<&str>) -> reqwest::Response {
     let mut request = app.request(Method::POST, "/orders").bearer_auth(token).json(body);
     if let Some(key) = key {
         request = request.header("idempotency-key", key);

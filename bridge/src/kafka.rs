@@ -1,0 +1,98 @@
+//! Kafka settings shared by the outbox relay and the analytics consumer: broker addresses, topic names
+//! (with an optional prefix, so several systems or tests can share a broker) and topic creation, since
+//! topics are created explicitly and never auto-created.
+
+use std::time::Duration;
+
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::types::RDKafkaErrorCode;
+use rdkafka::ClientConfig;
+
+/// `type` of the order-created event and its topic.
+pub const ORDER_CREATED_TYPE: &str = "com.pycommerce.order.created.v1";
+/// `type` of the order-cancelled event.
+pub const ORDER_CANCELLED_TYPE: &str = "com.pycommerce.order.cancelled.v1";
+
+/// Topic (without prefix) of each event type the relay publishes.
+const TOPICS: &[(&str, &str)] = &[(ORDER_CREATED_TYPE, "order.created"), (ORDER_CANCELLED_TYPE, "order.cancelled")];
+
+/// Topic (without prefix) of analytics events that failed too often.
+pub const DEAD_LETTER_TOPIC: &str = "analytics.dead-letter";
+
+/// Where the broker is and how topics are named and created.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// `bootstrap.servers`.
+    pub brokers: String,
+    /// Prepended to every topic name (empty in production).
+    pub topic_prefix: String,
+    /// Partitions of a topic the bridge creates.
+    pub partitions: i32,
+    /// Replication factor of a topic the bridge creates.
+    pub replication: i32,
+    /// Bound on one produce (queue to acknowledgement) and on admin calls.
+    pub timeout: Duration,
+}
+
+impl KafkaSettings {
+    /// Settings for `brokers` with one partition-set default: 3 partitions, replication 1, 10 s timeout.
+    pub fn new(brokers: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            topic_prefix: String::new(),
+            partitions: 3,
+            replication: 1,
+            timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// The full name of `topic`.
+    pub fn topic(&self, topic: &str) -> String {
+        format!("{}{topic}", self.topic_prefix)
+    }
+
+    /// The full topic name events of `event_type` go to, if the relay publishes that type.
+    pub fn topic_for_event(&self, event_type: &str) -> Option<String> {
+        TOPICS.iter().find(|(kind, _)| *kind == event_type).map(|(_, topic)| self.topic(topic))
+    }
+
+    /// Every event topic and the dead-letter topic, with prefix.
+    pub fn all_topics(&self) -> Vec<String> {
+        TOPICS.iter().map(|(_, topic)| *topic).chain([DEAD_LETTER_TOPIC]).map(|topic| self.topic(topic)).collect()
+    }
+
+    /// A client configuration with the brokers and a client id.
+    pub fn client_config(&self, client_id: &str) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", client_id)
+            // librdkafka logs through its own callback; keep it to warnings.
+            .set("log_level", "4");
+        config
+    }
+
+    /// Creates the bridge's topics that do not exist yet.
+    pub async fn ensure_topics(&self) -> Result<(), rdkafka::error::KafkaError> {
+        let admin: AdminClient<DefaultClientContext> = self.client_config("pycommerce-bridge-admin").create()?;
+        let names = self.all_topics();
+        let topics: Vec<NewTopic<'_>> = names
+            .iter()
+            .map(|name| NewTopic::new(name, self.partitions, TopicReplication::Fixed(self.replication)))
+            .collect();
+        let options = AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout));
+        for result in admin.create_topics(&topics, &options).await? {
+            match result {
+                Ok(topic) => tracing::info!(%topic, "topic created"),
+                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((topic, code)) => {
+                    return Err(rdkafka::error::KafkaError::AdminOp(code)).inspect_err(|_| {
+                        tracing::warn!(%topic, %code, "topic could not be created");
+                    })
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,187 @@
+//! The analytics consumer against a real Kafka-protocol broker (a Tansu of the test's own) and a stand-in
+//! for the ingest route that answers what each test needs: an event the app keeps failing is dead-lettered
+//! after a bounded number of attempts, an unreachable app delays events without dead-lettering them, and
+//! committed offsets are not consumed again by the next consumer of the group.
+
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bridge::consumer::{AnalyticsConsumer, ConsumerSettings};
+use bridge::kafka::KafkaSettings;
+use bridge::metrics::Metrics;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+mod support;
+use support::{read_topic, Broker};
+
+/// The ingest stand-in: answers `status` to every call and records each body with its bearer token.
+#[derive(Clone, Default)]
+struct Ingest {
+    status: Arc<AtomicU16>,
+    calls: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl Ingest {
+    async fn serve(&self, listener: tokio::net::TcpListener) {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { continue };
+            let ingest = self.clone();
+            tokio::spawn(async move {
+                let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                    let ingest = ingest.clone();
+                    async move {
+                        let token = request
+                            .headers()
+                            .get("authorization")
+                            .and_then(|value| value.to_str().ok())
+                            .unwrap_or_default()
+                            .to_owned();
+                        let body = request.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
+                        ingest.calls.lock().unwrap().push((String::from_utf8_lossy(&body).into_owned(), token));
+                        let status = ingest.status.load(Ordering::SeqCst);
+                        Ok::<_, Infallible>(
+                            hyper::Response::builder()
+                                .status(status)
+                                .body(Full::new(Bytes::from_static(b"{}")))
+                                .unwrap(),
+                        )
+                    }
+                });
+                let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+            });
+        }
+    }
+
+    fn calls(&self) -> usize {
+        self.calls.lock().unwrap().len()
+    }
+}
+
+fn settings(broker: &Broker, ingest_url: String, group: &str) -> ConsumerSettings {
+    let mut kafka = KafkaSettings::new(broker.addr());
+    kafka.partitions = 1;
+    kafka.timeout = Duration::from_secs(5);
+    let (private, _) = kit::jwt::generate_key_pair().unwrap();
+    ConsumerSettings {
+        kafka,
+        group_id: group.to_owned(),
+        ingest_url,
+        signer: kit::jwt::Signer::from_pem(&private).unwrap(),
+        issuer: "pycommerce".to_owned(),
+        audience: "pycommerce-api".to_owned(),
+        max_attempts: 3,
+        http_timeout: Duration::from_secs(2),
+        fetch_wait: Duration::from_millis(10),
+    }
+}
+
+/// Creates the topics (as the consumer would) and starts consuming.
+async fn start(settings: ConsumerSettings) -> tokio::task::JoinHandle<()> {
+    settings.kafka.ensure_topics().await.unwrap();
+    let consumer = Arc::new(AnalyticsConsumer::new(settings, Arc::new(Metrics::new())).unwrap());
+    tokio::spawn(consumer.run())
+}
+
+async fn produce(broker: &Broker, value: &str) {
+    let producer: FutureProducer = ClientConfig::new().set("bootstrap.servers", broker.addr()).create().unwrap();
+    producer
+        .send(FutureRecord::to("order.created").key("order-1").payload(value), Duration::from_secs(10))
+        .await
+        .map_err(|(error, _)| error)
+        .unwrap();
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..300 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+async fn dead_letters(broker: &Broker, expected: usize) -> Vec<support::Read> {
+    let brokers = broker.addr();
+    tokio::task::spawn_blocking(move || {
+        read_topic(&brokers, "analytics.dead-letter", 1, expected, Duration::from_millis(500))
+    })
+    .await
+    .unwrap()
+}
+
+async fn ingest_server(status: u16) -> (Ingest, String, tokio::task::JoinHandle<()>) {
+    let ingest = Ingest::default();
+    ingest.status.store(status, Ordering::SeqCst);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/analytics/events", listener.local_addr().unwrap());
+    let server = ingest.clone();
+    let task = tokio::spawn(async move { server.serve(listener).await });
+    (ingest, url, task)
+}
+
+#[tokio::test]
+async fn an_event_the_app_keeps_failing_is_dead_lettered_after_bounded_attempts() {
+    let broker = Broker::start().await;
+    let (ingest, url, _server) = ingest_server(500).await;
+    let consumer = start(settings(&broker, url, "analytics")).await;
+
+    produce(&broker, r#"{"id":"first"}"#).await;
+    let records = dead_letters(&broker, 1).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].value, r#"{"id":"first"}"#);
+    assert_eq!(ingest.calls(), 3, "max_attempts tries, then the dead-letter topic");
+    let (_, token) = ingest.calls.lock().unwrap()[0].clone();
+    assert!(token.starts_with("Bearer "), "a service token is sent");
+
+    // The partition is not blocked: the next event is delivered as soon as the app accepts it.
+    ingest.status.store(201, Ordering::SeqCst);
+    produce(&broker, r#"{"id":"second"}"#).await;
+    wait_for("the second event", || ingest.calls.lock().unwrap().iter().any(|(body, _)| body.contains("second"))).await;
+    consumer.abort();
+}
+
+#[tokio::test]
+async fn an_unreachable_app_delays_events_but_never_dead_letters_them() {
+    let broker = Broker::start().await;
+    let (ingest, url, _server) = ingest_server(503).await;
+    let consumer = start(settings(&broker, url, "analytics")).await;
+
+    produce(&broker, r#"{"id":"patient"}"#).await;
+    wait_for("five tries while unavailable", || ingest.calls() >= 5).await;
+    ingest.status.store(201, Ordering::SeqCst);
+    let tried = ingest.calls();
+    wait_for("delivery once the app is back", || ingest.calls() > tried).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(dead_letters(&broker, 0).await.is_empty(), "an outage is not a poison message");
+    consumer.abort();
+}
+
+#[tokio::test]
+async fn a_stored_event_is_not_consumed_again_by_the_next_consumer_of_the_group() {
+    let broker = Broker::start().await;
+    let (ingest, url, _server) = ingest_server(201).await;
+    let first = start(settings(&broker, url.clone(), "analytics")).await;
+    produce(&broker, r#"{"id":"once"}"#).await;
+    wait_for("the event", || ingest.calls() == 1).await;
+    // Let the asynchronous commit reach the broker, then replace the consumer.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    first.abort();
+    let _ = first.await;
+
+    let second = start(settings(&broker, url, "analytics")).await;
+    produce(&broker, r#"{"id":"after"}"#).await;
+    wait_for("the next event", || ingest.calls() >= 2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let bodies: Vec<String> = ingest.calls.lock().unwrap().iter().map(|(body, _)| body.clone()).collect();
+    assert_eq!(bodies, vec![r#"{"id":"once"}"#.to_owned(), r#"{"id":"after"}"#.to_owned()]);
+    second.abort();
+}

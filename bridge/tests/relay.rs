@@ -1,0 +1,190 @@
+//! The outbox relay against the real Postgres and a real Kafka-protocol broker (a Tansu of the test's own,
+//! which the test stops and starts): every committed outbox row reaches its topic once, keyed by order id,
+//! while the broker is down orders pile up unpublished and reach the broker once it is back, and two relays
+//! side by side never publish a row twice. Each test has its own database and broker.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bridge::kafka::KafkaSettings;
+use bridge::metrics::Metrics;
+use bridge::relay::{Relay, RelaySettings};
+
+mod support;
+use support::{read_topic, Broker, TestDb};
+
+const PARTITIONS: i32 = 3;
+
+fn settings(db: &TestDb, broker: &Broker) -> RelaySettings {
+    let mut kafka = KafkaSettings::new(broker.addr());
+    kafka.partitions = PARTITIONS;
+    kafka.timeout = Duration::from_secs(3);
+    RelaySettings { kafka, database_url: db.url.clone(), batch_size: 50, poll_interval: Duration::from_millis(200) }
+}
+
+fn relay(db: &TestDb, broker: &Broker) -> Arc<Relay> {
+    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
+    Arc::new(Relay::new(settings(db, broker), pool, Arc::new(Metrics::new())))
+}
+
+/// Writes `count` order-created outbox rows as the orders component does; returns (event id, order id).
+async fn write_events(db: &TestDb, count: usize) -> Vec<(String, String)> {
+    let mut written = Vec::new();
+    for _ in 0..count {
+        let (event_id, order_id) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+        let payload = serde_json::json!({
+            "specversion": "1.0", "id": event_id.to_string(), "source": "/pycommerce/orders",
+            "type": "com.pycommerce.order.created.v1", "subject": order_id.to_string(),
+            "time": "2026-11-29T10:00:00.000Z", "datacontenttype": "application/json",
+            "data": { "order_id": order_id.to_string(), "user_id": uuid::Uuid::new_v4().to_string(), "items": [], "total_cents": 0,
+                      "currency": "EUR", "created_at": "2026-11-29T10:00:00.000Z" }
+        });
+        db.client
+            .execute(
+                "INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) \
+                 VALUES ($1, $2, 'com.pycommerce.order.created.v1', $3)",
+                &[&event_id, &order_id, &payload],
+            )
+            .await
+            .unwrap();
+        written.push((event_id.to_string(), order_id.to_string()));
+    }
+    written
+}
+
+async fn unpublished(db: &TestDb) -> i64 {
+    db.client.query_one("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0)
+}
+
+async fn wait_until_published(db: &TestDb) {
+    for _ in 0..300 {
+        if unpublished(db).await == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("outbox still has {} unpublished rows", unpublished(db).await);
+}
+
+/// Reads the order-created topic; each event id with how often it arrived.
+async fn arrived(broker: &Broker, expected: usize) -> (Vec<support::Read>, HashMap<String, usize>) {
+    let brokers = broker.addr();
+    let read = tokio::task::spawn_blocking(move || {
+        read_topic(&brokers, "order.created", PARTITIONS, expected, Duration::from_millis(500))
+    })
+    .await
+    .unwrap();
+    let mut counts = HashMap::new();
+    for message in &read {
+        *counts.entry(message.event_id.clone()).or_insert(0) += 1;
+    }
+    (read, counts)
+}
+
+#[tokio::test]
+async fn committed_events_reach_their_topic_once_keyed_by_order_and_are_marked_published() {
+    let db = TestDb::new().await;
+    let broker = Broker::start().await;
+    let relay = relay(&db, &broker);
+    let task = tokio::spawn(relay.clone().run());
+
+    let written = write_events(&db, 20).await;
+    wait_until_published(&db).await;
+    let (read, counts) = arrived(&broker, written.len()).await;
+
+    assert_eq!(read.len(), written.len(), "every event once, no more");
+    for (event_id, order_id) in &written {
+        assert_eq!(counts.get(event_id), Some(&1), "event {event_id}");
+        let message = read.iter().find(|message| &message.event_id == event_id).unwrap();
+        assert_eq!(&message.key, order_id, "keyed by order id");
+        let value: serde_json::Value = serde_json::from_str(&message.value).unwrap();
+        assert_eq!(value["id"], event_id.as_str(), "the value is the stored CloudEvent");
+        assert_eq!(value["type"], "com.pycommerce.order.created.v1");
+    }
+    let attempts: i64 = db
+        .client
+        .query_one("SELECT sum(attempts)::int8 FROM orders.outbox WHERE published_at IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(attempts, 20, "one attempt each");
+    task.abort();
+}
+
+#[tokio::test]
+async fn events_written_while_the_broker_is_down_arrive_once_after_it_is_back() {
+    let db = TestDb::new().await;
+    let mut broker = Broker::start().await;
+    let relay = relay(&db, &broker);
+    let task = tokio::spawn(relay.clone().run());
+
+    let before = write_events(&db, 5).await;
+    wait_until_published(&db).await;
+
+    broker.stop().await;
+    let during = write_events(&db, 10).await;
+    // The relay keeps trying, and each failed try is recorded on the row.
+    let mut tried = 0;
+    for _ in 0..300 {
+        tried = db
+            .client
+            .query_one("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL AND attempts > 0", &[])
+            .await
+            .unwrap()
+            .get::<_, i64>(0);
+        if tried == 10 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(tried, 10, "failed attempts are counted while the broker is down");
+    assert_eq!(unpublished(&db).await, 10, "nothing is marked published without an acknowledgement");
+
+    // The memory broker comes back empty: the relay recreates the topics and publishes what is pending.
+    broker.resume().await;
+    wait_until_published(&db).await;
+    let (read, counts) = arrived(&broker, during.len()).await;
+    assert_eq!(read.len(), during.len(), "{read:?}");
+    for (event_id, _) in &during {
+        assert_eq!(counts.get(event_id), Some(&1), "event {event_id} once");
+    }
+    for (event_id, _) in &before {
+        assert!(!counts.contains_key(event_id), "a published event is not sent again");
+    }
+    task.abort();
+}
+
+#[tokio::test]
+async fn two_relays_side_by_side_publish_each_row_once() {
+    let db = TestDb::new().await;
+    let broker = Broker::start().await;
+    let written = write_events(&db, 300).await;
+    let (first, second) = (relay(&db, &broker), relay(&db, &broker));
+    let tasks = [tokio::spawn(first.clone().run()), tokio::spawn(second.clone().run())];
+
+    wait_until_published(&db).await;
+    let (read, counts) = arrived(&broker, written.len()).await;
+    assert_eq!(read.len(), written.len());
+    assert!(counts.values().all(|&count| count == 1), "no row published twice");
+    for task in tasks {
+        task.abort();
+    }
+}
+
+#[tokio::test]
+async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
+    let db = TestDb::new().await;
+    let broker = Broker::start().await;
+    let mut slow_poll = settings(&db, &broker);
+    slow_poll.poll_interval = Duration::from_secs(3600);
+    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
+    let relay = Arc::new(Relay::new(slow_poll, pool, Arc::new(Metrics::new())));
+    let task = tokio::spawn(relay.clone().run());
+    // Let it make its first (empty) pass and start waiting.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    write_events(&db, 1).await;
+    wait_until_published(&db).await; // panics after 15 s, long before the hour-long poll
+    task.abort();
+}

@@ -1,0 +1,345 @@
+//! Analytics through the gateway: the service-only ingest (idempotent by event id), sales buckets across
+//! day, ISO-week and month boundaries, cancellations, parameter validation, orders flowing from the gateway
+//! through the outbox, Kafka and the bridge's consumer into the reports, the dead-letter topic, and the
+//! dashboard drawn in a real headless Chromium.
+
+use std::time::Duration;
+
+use e2e::kafka;
+use e2e::{assert_problem, spawn_app, spawn_app_with_events, App};
+use kit::identity::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::orders::{customer, place, product};
+
+fn created_event(order_id: &str, at: &str, lines: &[(&str, i64, i64)]) -> Value {
+    let items: Vec<Value> = lines
+        .iter()
+        .map(|(product_id, quantity, price)| json!({ "product_id": product_id, "quantity": quantity, "unit_price_cents": price }))
+        .collect();
+    let total: i64 = lines.iter().map(|(_, quantity, price)| quantity * price).sum();
+    json!({
+        "specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "source": "/pycommerce/orders",
+        "type": "com.pycommerce.order.created.v1", "subject": order_id, "time": at,
+        "datacontenttype": "application/json",
+        "data": { "order_id": order_id, "user_id": uuid::Uuid::new_v4().to_string(), "items": items,
+                  "total_cents": total, "currency": "EUR", "created_at": at }
+    })
+}
+
+fn cancelled_event(order_id: &str, at: &str) -> Value {
+    json!({
+        "specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "source": "/pycommerce/orders",
+        "type": "com.pycommerce.order.cancelled.v1", "subject": order_id, "time": at,
+        "datacontenttype": "application/json",
+        "data": { "order_id": order_id, "user_id": uuid::Uuid::new_v4().to_string(), "items": [], "cancelled_at": at }
+    })
+}
+
+async fn ingest(app: &App, token: &str, event: &Value) -> reqwest::Response {
+    app.request(Method::POST, "/analytics/events").bearer_auth(token).json(event).send().await.unwrap()
+}
+
+async fn report(app: &App, path: &str) -> Value {
+    let response = app.request(Method::GET, path).bearer_auth(app.token(Role::Admin)).send().await.unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+/// `(start, orders, units, revenue)` of each bucket.
+fn buckets(report: &Value) -> Vec<(String, i64, i64, i64)> {
+    report["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|bucket| {
+            let number = |name: &str| bucket[name].as_i64().unwrap();
+            (bucket["start"].as_str().unwrap().to_owned(), number("orders"), number("units"), number("revenue_cents"))
+        })
+        .collect()
+}
+
+fn b(start: &str, orders: i64, units: i64, revenue: i64) -> (String, i64, i64, i64) {
+    (start.to_owned(), orders, units, revenue)
+}
+
+fn today() -> String {
+    let now = time::OffsetDateTime::now_utc().date();
+    format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
+}
+
+#[tokio::test]
+async fn only_a_service_may_ingest_and_each_event_is_stored_once() {
+    let app = spawn_app().await;
+    let Some(service) = app.service_token() else {
+        eprintln!("skipped: needs the service key of a system this test starts");
+        return;
+    };
+    let event = created_event(
+        &uuid::Uuid::new_v4().to_string(),
+        "2026-03-01T10:00:00Z",
+        &[(&uuid::Uuid::new_v4().to_string(), 2, 150)],
+    );
+
+    let anonymous = app.request(Method::POST, "/analytics/events").json(&event).send().await.unwrap();
+    assert_problem(anonymous, 401).await;
+    assert_problem(ingest(&app, &app.token(Role::Customer), &event).await, 403).await;
+    assert_problem(ingest(&app, &app.token(Role::Admin), &event).await, 403).await;
+    // A user key cannot vouch for a service, even with the role claim set.
+    assert_problem(ingest(&app, &app.token(Role::Service), &event).await, 401).await;
+
+    let first = ingest(&app, &service, &event).await;
+    assert_eq!(first.status(), 201);
+    let again = ingest(&app, &service, &event).await;
+    assert_eq!(again.status(), 200, "a redelivery is acknowledged");
+    assert_eq!(again.json::<Value>().await.unwrap()["stored"], false);
+    let sales = report(&app, "/analytics/sales?period=day&from=2026-03-01&to=2026-03-01").await;
+    assert_eq!(buckets(&sales), vec![b("2026-03-01", 1, 2, 300)], "counted once");
+
+    let mut wrong_type = event.clone();
+    wrong_type["type"] = json!("com.pycommerce.order.shipped.v1");
+    assert_problem(ingest(&app, &service, &wrong_type).await, 422).await;
+    let mut bad_line = created_event(&uuid::Uuid::new_v4().to_string(), "2026-03-01T10:00:00Z", &[("p", 1, 1)]);
+    assert_problem(ingest(&app, &service, &bad_line).await, 422).await;
+    bad_line =
+        created_event(&uuid::Uuid::new_v4().to_string(), "yesterday", &[(&uuid::Uuid::new_v4().to_string(), 1, 1)]);
+    assert_problem(ingest(&app, &service, &bad_line).await, 422).await;
+    let not_json = app
+        .request(Method::POST, "/analytics/events")
+        .bearer_auth(&service)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(not_json, 400).await;
+}
+
+#[tokio::test]
+async fn sales_are_bucketed_by_utc_day_iso_week_and_month_without_cancelled_orders() {
+    let app = spawn_app().await;
+    let Some(service) = app.service_token() else {
+        eprintln!("skipped: needs the service key of a system this test starts");
+        return;
+    };
+    let (mugs, teapots) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+    let order = || uuid::Uuid::new_v4().to_string();
+    // 2026-01-31 is a Saturday, 2026-02-01 a Sunday (same ISO week), 2026-02-02 a Monday.
+    let saturday_night = created_event(&order(), "2026-01-31T23:59:59.999Z", &[(&mugs, 2, 100)]);
+    let events = [
+        saturday_night.clone(),
+        created_event(&order(), "2026-02-01T00:00:00Z", &[(&teapots, 1, 600)]),
+        // The offset is honoured: 01:30+02:00 is still Sunday 23:30 UTC.
+        created_event(&order(), "2026-02-02T01:30:00+02:00", &[(&mugs, 1, 100)]),
+        created_event(&order(), "2026-02-02T00:00:00Z", &[(&mugs, 2, 100)]),
+        saturday_night, // replayed: counts once
+    ];
+    for event in &events {
+        assert!(ingest(&app, &service, event).await.status().is_success());
+    }
+    let cancelled = order();
+    ingest(&app, &service, &cancelled_event(&cancelled, "2026-02-01T13:00:00Z")).await; // before its creation
+    ingest(&app, &service, &created_event(&cancelled, "2026-02-01T12:00:00Z", &[(&teapots, 10, 600)])).await;
+
+    let days = report(&app, "/analytics/sales?period=day&from=2026-01-30&to=2026-02-03").await;
+    assert_eq!(days["time_zone"], "UTC");
+    assert_eq!(
+        buckets(&days),
+        vec![
+            b("2026-01-30", 0, 0, 0),
+            b("2026-01-31", 1, 2, 200),
+            b("2026-02-01", 2, 2, 700),
+            b("2026-02-02", 1, 2, 200),
+            b("2026-02-03", 0, 0, 0),
+        ]
+    );
+    let weeks = report(&app, "/analytics/sales?period=week&from=2026-01-30&to=2026-02-03").await;
+    assert_eq!(buckets(&weeks), vec![b("2026-01-26", 3, 4, 900), b("2026-02-02", 1, 2, 200)]);
+    let months = report(&app, "/analytics/sales?period=month&from=2026-01-01&to=2026-03-31").await;
+    assert_eq!(
+        buckets(&months),
+        vec![b("2026-01-01", 1, 2, 200), b("2026-02-01", 3, 4, 900), b("2026-03-01", 0, 0, 0)]
+    );
+
+    let by_units = report(&app, "/analytics/top-products?from=2026-01-01&to=2026-03-31").await;
+    let ranked: Vec<(&str, i64, i64)> = by_units["products"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (p["product_id"].as_str().unwrap(), p["units"].as_i64().unwrap(), p["revenue_cents"].as_i64().unwrap())
+        })
+        .collect();
+    assert_eq!(ranked, vec![(mugs.as_str(), 5, 500), (teapots.as_str(), 1, 600)]);
+    let by_revenue = report(&app, "/analytics/top-products?from=2026-01-01&to=2026-03-31&by=revenue&limit=1").await;
+    assert_eq!(by_revenue["products"].as_array().unwrap().len(), 1);
+    assert_eq!(by_revenue["products"][0]["product_id"], teapots.as_str());
+}
+
+#[tokio::test]
+async fn reports_are_for_admins_and_refuse_bad_ranges_and_periods() {
+    let app = spawn_app().await;
+    let anonymous = app.get("/analytics/sales").await;
+    assert_problem(anonymous, 401).await;
+    let customer = app.request(Method::GET, "/analytics/sales").bearer_auth(app.token(Role::Customer)).send().await;
+    assert_problem(customer.unwrap(), 403).await;
+
+    let admin = app.token(Role::Admin);
+    for path in [
+        "/analytics/sales?period=year",
+        "/analytics/sales?from=2026-02-30",
+        "/analytics/sales?from=2026-03-02&to=2026-03-01",
+        "/analytics/sales?from=yesterday",
+        "/analytics/sales?period=day&from=2020-01-01&to=2026-01-01",
+        "/analytics/sales?currency=euro",
+        "/analytics/sales?unknown=1",
+        "/analytics/top-products?limit=0",
+        "/analytics/top-products?limit=101",
+        "/analytics/top-products?by=price",
+    ] {
+        let response = app.request(Method::GET, path).bearer_auth(&admin).send().await.unwrap();
+        assert_problem(response, 400).await;
+    }
+    // Defaults: the 30 days up to today, by day.
+    let defaults = report(&app, "/analytics/sales").await;
+    assert_eq!(defaults["buckets"].as_array().unwrap().len(), 30);
+    assert_eq!(defaults["to"], today());
+}
+
+#[tokio::test]
+async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports() {
+    let app = spawn_app_with_events().await;
+    let Some(prefix) = app.topic_prefix().map(str::to_owned) else {
+        eprintln!("skipped: needs the Kafka topics of a system this test starts");
+        return;
+    };
+    let cups = product(&app, 1250, 50).await;
+    let token = customer(&app).await;
+    let mut order_ids = Vec::new();
+    for quantity in [1, 2, 3] {
+        let body = json!({ "items": [{ "product_id": cups, "quantity": quantity }] });
+        let response = place(&app, &token, &body, None).await;
+        assert_eq!(response.status(), 201);
+        order_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let cancel = app
+        .request(Method::POST, &format!("/orders/{}/cancel", order_ids[0]))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancel.status(), 200);
+
+    // The consumer side sees exactly the events of these orders, each once, keyed by order id.
+    let topic = format!("{prefix}order.created");
+    let records =
+        tokio::task::spawn_blocking(move || kafka::read(&topic, 2, 3, Duration::from_millis(500))).await.unwrap();
+    let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
+    keys.sort_unstable();
+    let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
+    for record in &records {
+        let event: Value = serde_json::from_str(&record.value).unwrap();
+        assert_eq!(event["type"], "com.pycommerce.order.created.v1");
+        assert_eq!(event["data"]["order_id"], record.key.as_str());
+        assert_eq!(record.header("ce_id"), event["id"].as_str());
+    }
+
+    // Within a bounded time the reports show the two orders that stand (2 + 3 cups).
+    let path = format!("/analytics/sales?period=day&from={0}&to={0}", today());
+    let mut last = Vec::new();
+    for _ in 0..150 {
+        last = buckets(&report(&app, &path).await);
+        if last == vec![b(&today(), 2, 5, 6250)] {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the reports never showed the orders: {last:?}");
+}
+
+#[tokio::test]
+async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_stored() {
+    let app = spawn_app_with_events().await;
+    let Some(prefix) = app.topic_prefix().map(str::to_owned) else {
+        eprintln!("skipped: needs the Kafka topics of a system this test starts");
+        return;
+    };
+    // The relay creates the topics; wait until it has.
+    let (created_topic, dead_letters) = (format!("{prefix}order.created"), format!("{prefix}analytics.dead-letter"));
+    let order_id = uuid::Uuid::new_v4().to_string();
+    let good = created_event(&order_id, "2026-05-05T12:00:00Z", &[(&uuid::Uuid::new_v4().to_string(), 4, 250)]);
+    let topic = created_topic.clone();
+    let good_bytes = serde_json::to_vec(&good).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    tokio::task::spawn_blocking(move || {
+        kafka::produce(&topic, &order_id, b"{\"specversion\": \"1.0\", \"id\": 42");
+        kafka::produce(&topic, &order_id, &good_bytes);
+    })
+    .await
+    .unwrap();
+
+    let path = "/analytics/sales?period=day&from=2026-05-05&to=2026-05-05";
+    let mut stored = false;
+    for _ in 0..150 {
+        if buckets(&report(&app, path).await) == vec![b("2026-05-05", 1, 4, 1000)] {
+            stored = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(stored, "the event after the poison message was stored");
+    let records = tokio::task::spawn_blocking(move || kafka::read(&dead_letters, 2, 1, Duration::from_millis(300)))
+        .await
+        .unwrap();
+    assert_eq!(records.len(), 1, "{records:?}");
+    assert_eq!(records[0].value, "{\"specversion\": \"1.0\", \"id\": 42");
+    assert_eq!(records[0].header("dlq_source_topic"), Some(created_topic.as_str()));
+    let error = records[0].header("dlq_error").unwrap_or_default();
+    assert!(error.starts_with("422") && error.contains("\"id\""), "the refusal is recorded: {error}");
+}
+
+#[tokio::test]
+async fn the_dashboard_draws_its_charts_from_live_data_in_headless_chromium() {
+    let app = spawn_app().await;
+    let Some(service) = app.service_token() else {
+        eprintln!("skipped: needs the service key of a system this test starts");
+        return;
+    };
+    let Some(chromium) = e2e::browser::chromium() else {
+        assert!(
+            std::env::var_os("PYCOMMERCE_SKIP_BROWSER").is_some(),
+            "Chromium is needed (apt-get install chromium; .ci/run installs it), or set PYCOMMERCE_SKIP_BROWSER=1"
+        );
+        return;
+    };
+    eprintln!("using {}", chromium.display());
+    let cups = product(&app, 1250, 5).await;
+    let at = format!("{}T09:00:00Z", today());
+    ingest(&app, &service, &created_event(&uuid::Uuid::new_v4().to_string(), &at, &[(&cups, 3, 1250)])).await;
+    ingest(&app, &service, &created_event(&uuid::Uuid::new_v4().to_string(), &at, &[(&cups, 1, 1250)])).await;
+
+    let page = app.get("/analytics/dashboard").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.headers()["content-security-policy"].to_str().unwrap().contains("script-src 'self'"));
+
+    let screenshot = e2e::workspace_root().join("target/e2e-artifacts/dashboard.png");
+    std::fs::create_dir_all(screenshot.parent().unwrap()).unwrap();
+    let url = app.url(&format!("/analytics/dashboard#token={}", app.token(Role::Admin)));
+    let dom = e2e::browser::render(&url, &screenshot).await.unwrap();
+    assert!(dom.contains("data-state=\"ready\""), "the page finished drawing: {dom}");
+    let bars = e2e::browser::elements(&dom, "rect");
+    let sales: Vec<_> = bars.iter().filter(|bar| bar.contains_key("data-start")).collect();
+    assert_eq!(sales.len(), 30, "one bar per day of the default range");
+    let drawn: Vec<_> = sales.iter().filter(|bar| bar["data-revenue-cents"] != "0").collect();
+    assert_eq!(drawn.len(), 1);
+    assert_eq!(drawn[0]["data-start"], today());
+    assert_eq!((drawn[0]["data-revenue-cents"].as_str(), drawn[0]["data-orders"].as_str()), ("5000", "2"));
+    let top: Vec<_> = bars.iter().filter(|bar| bar.contains_key("data-product-id")).collect();
+    assert_eq!(top.len(), 1);
+    assert_eq!((top[0]["data-product-id"].as_str(), top[0]["data-units"].as_str()), (cups.as_str(), "4"));
+    assert!(dom.contains("Espresso cup"), "product names come from the catalog");
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000, "a screenshot was saved");
+}
