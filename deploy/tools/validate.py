@@ -12,6 +12,8 @@ Checks, each failure printed as `error: ...` and counted (exit status 1 when any
   required variable is bound);
 - the observability files: the OpenTelemetry Collector pipelines use only defined components, Prometheus
   jobs have targets, and every metric a Grafana panel queries is one that something here produces;
+- docs/openapi.json (served by the gateway at /openapi.json) against the OpenAPI 3.1 specification's schema
+  (PyPI `openapi-spec-validator`);
 - docker-compose.yml: one internal network, healthchecks and restart policies, settings documented in
   .env.example.
 """
@@ -28,6 +30,8 @@ import tomllib
 import jsonschema
 import kubernetes_validate
 import yaml
+from openapi_spec_validator import validate as validate_openapi
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 from referencing import Registry, Resource
 
 SPIN_KINDS = {
@@ -203,6 +207,17 @@ def check_observability(repo: pathlib.Path, report: Report) -> None:
     report.ok(f"Grafana dashboard: {len(panels)} panels")
 
 
+def check_openapi(repo: pathlib.Path, report: Report) -> None:
+    document = json.loads((repo / "docs" / "openapi.json").read_text())
+    if not str(document.get("openapi", "")).startswith("3.1."):
+        report.error("docs/openapi.json", f"openapi is {document.get('openapi')!r}, not 3.1.x")
+    try:
+        validate_openapi(document)
+    except OpenAPIValidationError as failure:
+        report.error("docs/openapi.json", str(failure).splitlines()[0])
+    report.ok(f"docs/openapi.json: OpenAPI {document.get('openapi')}, {len(document.get('paths', {}))} paths")
+
+
 def check_compose(repo: pathlib.Path, report: Report) -> None:
     compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
     env_example = (repo / ".env.example").read_text()
@@ -243,6 +258,7 @@ def main() -> int:
     validate_objects(docs, args.repo / "deploy" / "schemas", args.versions or ["1.29", "1.33"], report)
     check_references(docs, spin_toml, report)
     check_observability(args.repo, report)
+    check_openapi(args.repo, report)
     check_compose(args.repo, report)
     if report.errors:
         print(f"{report.errors} error(s)")
