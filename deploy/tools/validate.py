@@ -14,6 +14,8 @@ Checks, each failure printed as `error: ...` and counted (exit status 1 when any
   jobs have targets, and every metric a Grafana panel queries is one that something here produces;
 - docs/openapi.json (served by the gateway at /openapi.json) against the OpenAPI 3.1 specification's schema
   (PyPI `openapi-spec-validator`);
+- docker-compose.yml against the Compose specification's schema and .github/workflows/*.yml against GitHub's
+  workflow schema (both bundled by PyPI `check-jsonschema`);
 - docker-compose.yml: one internal network, healthchecks and restart policies, settings documented in
   .env.example.
 """
@@ -24,6 +26,7 @@ import argparse
 import json
 import pathlib
 import re
+import subprocess
 import sys
 import tomllib
 
@@ -218,6 +221,20 @@ def check_openapi(repo: pathlib.Path, report: Report) -> None:
     report.ok(f"docs/openapi.json: OpenAPI {document.get('openapi')}, {len(document.get('paths', {}))} paths")
 
 
+def check_with_bundled_schemas(repo: pathlib.Path, report: Report) -> None:
+    tool = pathlib.Path(sys.executable).parent / "check-jsonschema"
+    checks = [("vendor.compose-spec", [repo / "docker-compose.yml"]),
+              ("vendor.github-workflows", sorted((repo / ".github" / "workflows").glob("*.y*ml")))]
+    for schema, files in checks:
+        for file in files:
+            result = subprocess.run([str(tool), "--builtin-schema", schema, str(file)], capture_output=True, text=True)
+            if result.returncode != 0:
+                for line in (result.stdout + result.stderr).strip().splitlines():
+                    report.error(str(file.relative_to(repo)), line.strip())
+            else:
+                report.ok(f"{file.relative_to(repo)} matches {schema}")
+
+
 def check_compose(repo: pathlib.Path, report: Report) -> None:
     compose = yaml.safe_load((repo / "docker-compose.yml").read_text())
     env_example = (repo / ".env.example").read_text()
@@ -259,6 +276,7 @@ def main() -> int:
     check_references(docs, spin_toml, report)
     check_observability(args.repo, report)
     check_openapi(args.repo, report)
+    check_with_bundled_schemas(args.repo, report)
     check_compose(args.repo, report)
     if report.errors:
         print(f"{report.errors} error(s)")
