@@ -9,9 +9,9 @@ FROM rust:${RUST_VERSION}-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-wasip2
 COPY . .
-# Exactly what spin.toml's [component.*.build] commands build (`spin build`), without needing Spin here.
-RUN cargo build --target wasm32-wasip2 --release --locked \
-      -p gateway -p auth -p users -p products -p orders -p analytics -p bridge-client
+# What spin.toml's [component.*.build] commands build (`spin build`): every crate under components/.
+RUN packages="$(for dir in components/*/; do printf -- '-p %s ' "$(basename "$dir")"; done)" \
+    && cargo build --target wasm32-wasip2 --release --locked $packages
 
 FROM debian:bookworm-slim AS spin
 ARG SPIN_VERSION
