@@ -63,6 +63,7 @@ pub const DOCUMENT_PATH: &str = "docs/openapi.json";
         paths::top_products,
         paths::sales,
         paths::analytics_dashboard,
+        paths::analytics_dashboard_script,
         paths::ingest_event,
     ),
     components(schemas(

@@ -15,6 +15,7 @@ const ANNOUNCED: &[(&str, &str)] = &[
     ("get", "/analytics/top-products"),
     ("get", "/analytics/sales"),
     ("get", "/analytics/dashboard"),
+    ("get", "/analytics/dashboard/app.js"),
     ("post", "/analytics/events"),
 ];
 
