@@ -14,8 +14,10 @@
 //! - [`proxy`]: building the forwarded request and cleaning the upstream response.
 //! - [`cors`]: the CORS policy.
 //! - [`health`]: `GET /health`, the aggregated health of every service.
+//! - [`api_docs`]: `GET /openapi.json` and the `GET /docs` page.
 //! - [`error`]: the gateway's error type and its one mapping to problem responses.
 
+pub mod api_docs;
 pub mod cors;
 pub mod error;
 pub mod health;
@@ -126,6 +128,10 @@ impl Service {
             } else {
                 kit::http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
             };
+            return Ok((response, Outcome::default()));
+        }
+
+        if let Some(response) = api_docs::serve(request.method(), path)? {
             return Ok((response, Outcome::default()));
         }
 

@@ -1,0 +1,666 @@
+//! The request and response bodies of the public API, as `utoipa` schemas.
+//!
+//! They describe the JSON the components read and write (their DTOs are private to each component and carry
+//! no schema derive, so the Wasm builds stay free of utoipa); field names, optionality and limits follow the
+//! components' types and `docs/*.md`. `deny_unknown_fields` bodies are `additionalProperties: false` here.
+
+#![allow(dead_code)] // The types exist to be described, never built.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+// ---- shared ----
+
+/// An RFC 9457 problem: every error response of the API (`application/problem+json`).
+#[derive(Serialize, ToSchema)]
+pub struct Problem {
+    /// `urn:pycommerce:problem:<slug>`.
+    #[serde(rename = "type")]
+    #[schema(example = "urn:pycommerce:problem:unauthorized")]
+    pub kind: String,
+    /// Short summary of the kind of problem.
+    #[schema(example = "Unauthorized")]
+    pub title: String,
+    /// The HTTP status code.
+    #[schema(example = 401)]
+    pub status: u16,
+    /// Explanation of this occurrence.
+    pub detail: Option<String>,
+    /// Field errors of a validation problem (422).
+    pub errors: Option<Vec<FieldError>>,
+}
+
+/// One invalid field of a request body.
+#[derive(Serialize, ToSchema)]
+pub struct FieldError {
+    /// Path of the field, e.g. `items[0].quantity`.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// An amount of money in minor units of an ISO 4217 currency.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Money {
+    /// Minor units (cents), >= 0.
+    #[schema(minimum = 0, example = 450)]
+    pub cents: i64,
+    /// ISO 4217 code (stored upper case).
+    #[schema(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    pub currency: String,
+}
+
+/// Aggregated health: `ok` with 200, `degraded` with 503.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    /// `ok` or `degraded`.
+    #[schema(example = "ok")]
+    pub status: String,
+    /// Each service's status (`ok` | `unavailable`) and its dependency checks.
+    pub services: BTreeMap<String, ServiceHealth>,
+}
+
+/// The health of one service.
+#[derive(Serialize, ToSchema)]
+pub struct ServiceHealth {
+    /// `ok` or `unavailable`.
+    pub status: String,
+    /// Dependency checks, e.g. `{"postgres": "ok", "redis": "unavailable"}`.
+    pub checks: Option<BTreeMap<String, String>>,
+}
+
+/// Liveness: the gateway answers.
+#[derive(Serialize, ToSchema)]
+pub struct Live {
+    /// Always `ok`.
+    #[schema(example = "ok")]
+    pub status: String,
+}
+
+/// Paging of a listing: `limit` (1–100, default 20) and the `next_cursor` of the previous page.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The opaque `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+// ---- auth ----
+
+/// A user's role.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A shopper.
+    Customer,
+    /// Manages the catalog, users and every order.
+    Admin,
+}
+
+/// `POST /auth/register`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// The login; unique regardless of case.
+    #[schema(format = Email, example = "alice@example.com")]
+    pub email: String,
+    /// 8–128 characters.
+    #[schema(min_length = 8, max_length = 128)]
+    pub password: String,
+    /// 1–100 characters.
+    #[schema(min_length = 1, max_length = 100, example = "Alice Liddell")]
+    pub full_name: String,
+}
+
+/// `POST /auth/login`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// The account's email.
+    pub email: String,
+    /// Its password.
+    pub password: String,
+}
+
+/// `POST /auth/refresh` and `POST /auth/logout`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// An opaque refresh token (43 base64url characters).
+    pub refresh_token: String,
+}
+
+/// An access token (EdDSA JWT, 15 minutes) and a refresh token (opaque, rotated on use).
+#[derive(Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Bearer token for `Authorization`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    #[schema(example = 900)]
+    pub expires_in: u64,
+    /// Spent by the next refresh.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    #[schema(example = 604800)]
+    pub refresh_expires_in: u64,
+}
+
+/// `POST /auth/register`'s answer: the new account and its first tokens.
+#[derive(Serialize, ToSchema)]
+pub struct Registered {
+    /// The account.
+    pub user: User,
+    /// Bearer token for `Authorization`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+    /// Spent by the next refresh.
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires.
+    pub refresh_expires_in: u64,
+}
+
+/// The public keys that verify access tokens (RFC 7517).
+#[derive(Serialize, ToSchema)]
+pub struct Jwks {
+    /// Current keys, and the next one during a rotation.
+    pub keys: Vec<Jwk>,
+}
+
+/// One Ed25519 public key.
+#[derive(Serialize, ToSchema)]
+pub struct Jwk {
+    /// `OKP`.
+    pub kty: String,
+    /// `Ed25519`.
+    pub crv: String,
+    /// The public key, base64url.
+    pub x: String,
+    /// RFC 7638 thumbprint; the JWT header's `kid`.
+    pub kid: String,
+    /// `EdDSA`.
+    pub alg: String,
+    /// `sig`.
+    #[serde(rename = "use")]
+    pub usage: String,
+}
+
+// ---- users ----
+
+/// An account.
+#[derive(Serialize, ToSchema)]
+pub struct User {
+    /// UUID.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// The login.
+    #[schema(format = Email)]
+    pub email: String,
+    /// Display name.
+    pub full_name: String,
+    /// Role.
+    pub role: Role,
+    /// Inactive accounts cannot log in or order.
+    pub active: bool,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// A page of accounts.
+#[derive(Serialize, ToSchema)]
+pub struct UserPage {
+    /// In creation order.
+    pub items: Vec<User>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `POST /users` (admin).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUser {
+    /// The login.
+    #[schema(format = Email)]
+    pub email: String,
+    /// 1–100 characters.
+    pub full_name: String,
+    /// 8–128 characters.
+    pub password: String,
+    /// Default `customer`.
+    pub role: Option<Role>,
+}
+
+/// `PUT /users/{id}`: an owner may send `email` and `full_name`; `role` and `active` are for admins only (a
+/// customer sending them gets 422 unknown field).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUser {
+    /// New login (409 if taken).
+    pub email: Option<String>,
+    /// New display name.
+    pub full_name: Option<String>,
+    /// Admin only.
+    pub role: Option<Role>,
+    /// Admin only; `false` revokes every session.
+    pub active: Option<bool>,
+}
+
+/// `PUT /users/{id}/password`: the owner sends `current_password`; an admin changing another user's password
+/// sends only `new_password`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    /// Required for the owner.
+    pub current_password: Option<String>,
+    /// 8–128 characters.
+    pub new_password: String,
+}
+
+/// Filters of `GET /users` (admin).
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UserListQuery {
+    /// Case-insensitive substring of the email.
+    pub email: Option<String>,
+    /// Only this role.
+    pub role: Option<Role>,
+    /// Only active (or inactive) accounts.
+    pub active: Option<bool>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The opaque `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+// ---- catalog ----
+
+/// A product.
+#[derive(Serialize, ToSchema)]
+pub struct Product {
+    /// UUID.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Upper case, unique.
+    #[schema(example = "TEA-1")]
+    pub sku: String,
+    /// Name.
+    pub name: String,
+    /// Description (may be empty).
+    pub description: String,
+    /// Its category, if any.
+    #[schema(format = Uuid)]
+    pub category_id: Option<String>,
+    /// Unit price.
+    pub price: Money,
+    /// Units in stock.
+    pub stock: i32,
+    /// Inactive products are visible to admins only.
+    pub active: bool,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// The body of `POST /products` and `PUT /products/{id}` (which replaces every writable field).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductBody {
+    /// 1–64 of `A-Z 0-9 . _ -`, starting with a letter or digit; stored upper case; unique (409).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    pub sku: String,
+    /// 1–200 characters after trimming.
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    /// At most 5000 characters (default empty).
+    #[schema(max_length = 5000)]
+    pub description: Option<String>,
+    /// An existing category (422 otherwise).
+    #[schema(format = Uuid)]
+    pub category_id: Option<String>,
+    /// Unit price.
+    pub price: Money,
+    /// 0 … 2147483647.
+    #[schema(minimum = 0)]
+    pub stock: i32,
+    /// Default `true`.
+    pub active: Option<bool>,
+}
+
+/// A page of products.
+#[derive(Serialize, ToSchema)]
+pub struct ProductPage {
+    /// In the requested order.
+    pub items: Vec<Product>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Orders of `GET /products` (any case).
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ProductSort {
+    /// Newest first (default).
+    Newest,
+    /// Oldest first.
+    Oldest,
+    /// Cheapest first.
+    PriceAsc,
+    /// Most expensive first.
+    PriceDesc,
+    /// By name, A–Z.
+    NameAsc,
+    /// By name, Z–A.
+    NameDesc,
+}
+
+/// Filters of `GET /products`; any invalid or unknown parameter is a 400 naming it.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ProductListQuery {
+    /// Case-insensitive substring of the name, matched literally (1–100 characters).
+    pub name: Option<String>,
+    /// A category id or slug.
+    pub category: Option<String>,
+    /// `true`: the category's whole subtree (needs `category`).
+    pub include_subcategories: Option<bool>,
+    /// Inclusive lower bound in minor units.
+    #[param(minimum = 0)]
+    pub min_price: Option<i64>,
+    /// Inclusive upper bound in minor units.
+    #[param(minimum = 0)]
+    pub max_price: Option<i64>,
+    /// Only prices in this ISO 4217 currency.
+    pub currency: Option<String>,
+    /// `true`: stock > 0; `false`: out of stock.
+    pub in_stock: Option<bool>,
+    /// Default `newest`.
+    pub sort: Option<ProductSort>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The opaque `next_cursor` of the previous page (same filters).
+    pub cursor: Option<String>,
+    /// Admins only: include inactive products (never cached).
+    pub include_inactive: Option<bool>,
+}
+
+/// A category.
+#[derive(Serialize, ToSchema)]
+pub struct Category {
+    /// UUID.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Unique regardless of case.
+    pub name: String,
+    /// Unique; lower-case words joined by `-`.
+    #[schema(example = "kitchen")]
+    pub slug: String,
+    /// The parent category, if any.
+    #[schema(format = Uuid)]
+    pub parent_id: Option<String>,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// The body of `POST /categories` and `PUT /categories/{id}`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryBody {
+    /// 1–100 characters, unique regardless of case (409).
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// Derived from the name when absent; unique (409).
+    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    pub slug: Option<String>,
+    /// An existing category that is not this one or one of its subcategories (422).
+    #[schema(format = Uuid)]
+    pub parent_id: Option<String>,
+}
+
+/// A page of categories (slug order).
+#[derive(Serialize, ToSchema)]
+pub struct CategoryPage {
+    /// In slug order.
+    pub items: Vec<Category>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+// ---- orders ----
+
+/// `POST /orders`: 1–100 lines, each product at most once.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlaceOrder {
+    /// The lines; prices come from the catalog, never from the client.
+    #[schema(min_items = 1, max_items = 100)]
+    pub items: Vec<OrderLine>,
+}
+
+/// One line of `POST /orders`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLine {
+    /// The product.
+    #[schema(format = Uuid)]
+    pub product_id: String,
+    /// 1–1000.
+    #[schema(minimum = 1, maximum = 1000)]
+    pub quantity: u32,
+}
+
+/// An order's state.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Reserved for a future payment step.
+    Pending,
+    /// Stock reserved.
+    Confirmed,
+    /// Final; the stock was released.
+    Cancelled,
+}
+
+/// An order.
+#[derive(Serialize, ToSchema)]
+pub struct Order {
+    /// UUID.
+    #[schema(format = Uuid)]
+    pub id: String,
+    /// Its owner.
+    #[schema(format = Uuid)]
+    pub user_id: String,
+    /// State.
+    pub status: OrderStatus,
+    /// Sum of the lines, minor units.
+    pub total_cents: i64,
+    /// ISO 4217; every line shares it.
+    pub currency: String,
+    /// Lines with the name and unit price at ordering time.
+    pub items: Vec<OrderItem>,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    /// RFC 3339.
+    #[schema(format = DateTime)]
+    pub updated_at: String,
+}
+
+/// One line of an order.
+#[derive(Serialize, ToSchema)]
+pub struct OrderItem {
+    /// The product.
+    #[schema(format = Uuid)]
+    pub product_id: String,
+    /// Its name when ordered.
+    pub name: String,
+    /// Its price when ordered, minor units.
+    pub unit_price_cents: i64,
+    /// 1–1000.
+    pub quantity: u32,
+}
+
+/// A page of orders (newest first).
+#[derive(Serialize, ToSchema)]
+pub struct OrderPage {
+    /// Newest first.
+    pub items: Vec<Order>,
+    /// `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of `GET /orders`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct OrderListQuery {
+    /// Admin only (a customer asking is 403).
+    #[param(format = Uuid)]
+    pub user_id: Option<String>,
+    /// Admin only: one status.
+    pub status: Option<String>,
+    /// Page size, 1–100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The opaque `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+// ---- analytics ----
+
+/// What `GET /analytics/top-products` ranks by.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RankBy {
+    /// Units sold (default).
+    Quantity,
+    /// Revenue in minor units.
+    Revenue,
+}
+
+/// Filters of `GET /analytics/top-products`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TopProductsQuery {
+    /// Start of the window (RFC 3339 or a date), inclusive.
+    pub from: Option<String>,
+    /// End of the window, exclusive.
+    pub to: Option<String>,
+    /// How many products, 1–100.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// Ranking.
+    pub by: Option<RankBy>,
+}
+
+/// One ranked product.
+#[derive(Serialize, ToSchema)]
+pub struct TopProduct {
+    /// The product.
+    #[schema(format = Uuid)]
+    pub product_id: String,
+    /// Its name in the latest order.
+    pub name: String,
+    /// Units sold.
+    pub quantity: i64,
+    /// Revenue, minor units.
+    pub revenue_cents: i64,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// `GET /analytics/top-products`.
+#[derive(Serialize, ToSchema)]
+pub struct TopProducts {
+    /// Best first.
+    pub items: Vec<TopProduct>,
+}
+
+/// Buckets of `GET /analytics/sales`.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SalesPeriod {
+    /// Calendar days (UTC).
+    Day,
+    /// ISO weeks.
+    Week,
+    /// Calendar months.
+    Month,
+}
+
+/// Filters of `GET /analytics/sales`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SalesQuery {
+    /// Bucket size.
+    pub period: Option<SalesPeriod>,
+    /// Start of the window, inclusive.
+    pub from: Option<String>,
+    /// End of the window, exclusive.
+    pub to: Option<String>,
+}
+
+/// One bucket of sales.
+#[derive(Serialize, ToSchema)]
+pub struct SalesBucket {
+    /// Start of the bucket.
+    pub period_start: String,
+    /// Orders in it.
+    pub orders: i64,
+    /// Units sold.
+    pub quantity: i64,
+    /// Revenue, minor units.
+    pub revenue_cents: i64,
+    /// ISO 4217.
+    pub currency: String,
+}
+
+/// `GET /analytics/sales`.
+#[derive(Serialize, ToSchema)]
+pub struct Sales {
+    /// Oldest first.
+    pub items: Vec<SalesBucket>,
+}
+
+/// A CloudEvents 1.0 envelope (`order.created`, docs/events.md) delivered by the bridge's consumer.
+#[derive(Deserialize, ToSchema)]
+pub struct CloudEvent {
+    /// `1.0`.
+    pub specversion: String,
+    /// Event id: ingest is idempotent by it.
+    pub id: String,
+    /// Producer.
+    pub source: String,
+    /// `com.pycommerce.order.created.v1`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// RFC 3339.
+    pub time: String,
+    /// `application/json`.
+    pub datacontenttype: String,
+    /// The order (schema: docs/schemas/com.pycommerce.order.created.v1.json).
+    #[schema(value_type = Object)]
+    pub data: serde_json::Value,
+}

@@ -1,0 +1,23 @@
+#!/bin/sh
+# Entry point of the Spin app image: fills the signing-key variables from files when they are not set (the
+# compose `keys` job writes development keys to /keys), then runs `spin up` on 0.0.0.0:3000.
+set -eu
+
+from_file() { # from_file VARIABLE FILE: VARIABLE=$(cat FILE) when VARIABLE is empty and FILE exists
+  eval "current=\${$1:-}"
+  if [ -z "$current" ] && [ -r "$2" ]; then
+    value="$(cat "$2")"
+    export "$1=$value"
+  fi
+}
+from_file SPIN_VARIABLE_JWT_PUBLIC_KEY /keys/jwt/jwt_public.pem
+from_file SPIN_VARIABLE_JWT_PRIVATE_KEY /keys/jwt/jwt_private.pem
+# The bridge signs its service tokens with its own key; the gateway trusts its public half for service
+# tokens only (service_public_keys), never for user tokens.
+from_file SPIN_VARIABLE_SERVICE_PUBLIC_KEYS /keys/service/jwt_public.pem
+
+# An empty endpoint means "no telemetry": Spin would otherwise try to export to "".
+if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDPOINT; fi
+
+exec spin up --from /app/spin.toml --listen "${SPIN_LISTEN:-0.0.0.0:3000}" \
+  --runtime-config-file /app/runtime-config.toml "$@"
