@@ -74,7 +74,7 @@ pub const DOCUMENT_PATH: &str = "docs/openapi.json";
         schemas::ProductPage, schemas::ProductSort, schemas::Category, schemas::CategoryBody,
         schemas::CategoryPage, schemas::PlaceOrder, schemas::OrderLine, schemas::OrderStatus, schemas::Order,
         schemas::OrderItem, schemas::OrderPage, schemas::RankBy, schemas::TopProduct, schemas::TopProducts,
-        schemas::SalesPeriod, schemas::SalesBucket, schemas::Sales, schemas::CloudEvent,
+        schemas::SalesPeriod, schemas::SalesBucket, schemas::Sales, schemas::IngestResult, schemas::CloudEvent,
     )),
     modifiers(&BearerAuth),
     tags(

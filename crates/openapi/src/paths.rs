@@ -595,12 +595,14 @@ pub fn analytics_dashboard_script() {}
     summary = "Ingest an order event (the bridge's service token only)",
     request_body(content = CloudEvent, content_type = "application/json"),
     responses(
-        (status = 204, description = "Stored, or already stored (idempotent by event id)"),
+        (status = 201, description = "Stored", body = IngestResult),
+        (status = 200, description = "Stored before: nothing changed (idempotent by event id)", body = IngestResult),
         (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (listed in `errors`), or an unknown event type", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The sales store is unavailable; retry", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]

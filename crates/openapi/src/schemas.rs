@@ -551,7 +551,7 @@ pub struct OrderListQuery {
 // ---- analytics ----
 
 /// What `GET /analytics/top-products` ranks by.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RankBy {
     /// Units sold (default).
@@ -560,88 +560,127 @@ pub enum RankBy {
     Revenue,
 }
 
-/// Filters of `GET /analytics/top-products`.
+/// Filters of `GET /analytics/top-products`. Dates are whole UTC days, both included; default: the 30 days
+/// up to today.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TopProductsQuery {
-    /// Start of the window (RFC 3339 or a date), inclusive.
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// End of the window, exclusive.
+    /// Last day, `YYYY-MM-DD` (UTC), included.
+    #[param(format = Date)]
     pub to: Option<String>,
-    /// How many products, 1–100.
+    /// How many products, 1–100 (default 10).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// Ranking.
+    /// Ranking (default `quantity`); ties by product id.
     pub by: Option<RankBy>,
+    /// ISO 4217 code of the revenue reported (default `EUR`).
+    pub currency: Option<String>,
 }
 
-/// One ranked product.
+/// One ranked product (cancelled orders left out).
 #[derive(Serialize, ToSchema)]
 pub struct TopProduct {
-    /// The product.
+    /// The product (its name is in the catalog).
     #[schema(format = Uuid)]
     pub product_id: String,
-    /// Its name in the latest order.
-    pub name: String,
     /// Units sold.
-    pub quantity: i64,
+    pub units: i64,
     /// Revenue, minor units.
     pub revenue_cents: i64,
-    /// ISO 4217.
-    pub currency: String,
+    /// Orders containing it.
+    pub orders: i64,
 }
 
 /// `GET /analytics/top-products`.
 #[derive(Serialize, ToSchema)]
 pub struct TopProducts {
+    /// First day of the range.
+    #[schema(format = Date)]
+    pub from: String,
+    /// Last day of the range, included.
+    #[schema(format = Date)]
+    pub to: String,
+    /// The ranking used.
+    pub by: RankBy,
+    /// ISO 4217 code of the revenue.
+    pub currency: String,
     /// Best first.
-    pub items: Vec<TopProduct>,
+    pub products: Vec<TopProduct>,
 }
 
 /// Buckets of `GET /analytics/sales`.
-#[derive(Deserialize, ToSchema)]
+#[derive(Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SalesPeriod {
     /// Calendar days (UTC).
     Day,
-    /// ISO weeks.
+    /// ISO weeks, Monday to Sunday.
     Week,
     /// Calendar months.
     Month,
 }
 
-/// Filters of `GET /analytics/sales`.
+/// Filters of `GET /analytics/sales`. Dates are whole UTC days, both included; default: the 30 days up to
+/// today. At most 400 buckets.
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SalesQuery {
-    /// Bucket size.
+    /// Bucket size (default `day`).
     pub period: Option<SalesPeriod>,
-    /// Start of the window, inclusive.
+    /// First day, `YYYY-MM-DD` (UTC).
+    #[param(format = Date)]
     pub from: Option<String>,
-    /// End of the window, exclusive.
+    /// Last day, `YYYY-MM-DD` (UTC), included.
+    #[param(format = Date)]
     pub to: Option<String>,
+    /// ISO 4217 code of the revenue reported (default `EUR`).
+    pub currency: Option<String>,
 }
 
-/// One bucket of sales.
+/// One bucket of sales; empty buckets are listed with zeros.
 #[derive(Serialize, ToSchema)]
 pub struct SalesBucket {
-    /// Start of the bucket.
-    pub period_start: String,
-    /// Orders in it.
+    /// First day of the bucket (a week bucket may start before `from`; only days in range count).
+    #[schema(format = Date)]
+    pub start: String,
+    /// Orders with a line in the bucket.
     pub orders: i64,
     /// Units sold.
-    pub quantity: i64,
+    pub units: i64,
     /// Revenue, minor units.
     pub revenue_cents: i64,
-    /// ISO 4217.
-    pub currency: String,
 }
 
 /// `GET /analytics/sales`.
 #[derive(Serialize, ToSchema)]
 pub struct Sales {
-    /// Oldest first.
-    pub items: Vec<SalesBucket>,
+    /// The bucket size.
+    pub period: SalesPeriod,
+    /// First day of the range.
+    #[schema(format = Date)]
+    pub from: String,
+    /// Last day of the range, included.
+    #[schema(format = Date)]
+    pub to: String,
+    /// Always `UTC`.
+    pub time_zone: String,
+    /// ISO 4217 code of the revenue.
+    pub currency: String,
+    /// Oldest first, every bucket of the range.
+    pub buckets: Vec<SalesBucket>,
+}
+
+/// The answer of `POST /analytics/events`.
+#[derive(Serialize, ToSchema)]
+pub struct IngestResult {
+    /// The event's id.
+    #[schema(format = Uuid)]
+    pub event_id: String,
+    /// `true` when stored now, `false` when it had been stored before.
+    pub stored: bool,
 }
 
 /// A CloudEvents 1.0 envelope (`order.created`, docs/events.md) delivered by the bridge's consumer.
@@ -653,7 +692,7 @@ pub struct CloudEvent {
     pub id: String,
     /// Producer.
     pub source: String,
-    /// `com.pycommerce.order.created.v1`.
+    /// `com.pycommerce.order.created.v1` or `com.pycommerce.order.cancelled.v1`.
     #[serde(rename = "type")]
     pub kind: String,
     /// RFC 3339.
