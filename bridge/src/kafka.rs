@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::error::KafkaError;
 use rdkafka::types::RDKafkaErrorCode;
 use rdkafka::ClientConfig;
 
@@ -73,8 +74,11 @@ impl KafkaSettings {
         config
     }
 
-    /// Creates the bridge's topics that do not exist yet.
-    pub async fn ensure_topics(&self) -> Result<(), rdkafka::error::KafkaError> {
+    /// Creates the bridge's topics that do not exist yet, then checks that every one of them exists with its
+    /// partitions. Creation may be refused (e.g. by ACLs, where an operator created the topics); the check
+    /// is what counts: nothing should be produced to a topic the broker does not have (some brokers
+    /// acknowledge such records and drop them).
+    pub async fn ensure_topics(&self) -> Result<(), KafkaError> {
         let admin: AdminClient<DefaultClientContext> = self.client_config("pycommerce-bridge-admin").create()?;
         let names = self.all_topics();
         let topics: Vec<NewTopic<'_>> = names
@@ -82,17 +86,31 @@ impl KafkaSettings {
             .map(|name| NewTopic::new(name, self.partitions, TopicReplication::Fixed(self.replication)))
             .collect();
         let options = AdminOptions::new().request_timeout(Some(self.timeout)).operation_timeout(Some(self.timeout));
-        for result in admin.create_topics(&topics, &options).await? {
-            match result {
-                Ok(topic) => tracing::info!(%topic, "topic created"),
-                Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-                Err((topic, code)) => {
-                    return Err(rdkafka::error::KafkaError::AdminOp(code)).inspect_err(|_| {
-                        tracing::warn!(%topic, %code, "topic could not be created");
-                    })
+        match admin.create_topics(&topics, &options).await {
+            Ok(results) => {
+                for result in results {
+                    match result {
+                        Ok(topic) => tracing::info!(%topic, "topic created"),
+                        Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                        Err((topic, code)) => tracing::warn!(%topic, %code, "topic not created"),
+                    }
                 }
             }
+            Err(error) => tracing::warn!(%error, "topics not created"),
         }
-        Ok(())
+        let timeout = self.timeout;
+        tokio::task::spawn_blocking(move || {
+            let metadata = admin.inner().fetch_metadata(None, timeout)?;
+            for name in &names {
+                let found = metadata.topics().iter().find(|topic| topic.name() == name);
+                match found {
+                    Some(topic) if topic.error().is_none() && !topic.partitions().is_empty() => {}
+                    _ => return Err(KafkaError::AdminOp(RDKafkaErrorCode::UnknownTopicOrPartition)),
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|_| KafkaError::Canceled)?
     }
 }

@@ -119,7 +119,14 @@ impl Relay {
             if !topics_ready {
                 match self.settings.kafka.ensure_topics().await {
                     Ok(()) => topics_ready = true,
-                    Err(error) => tracing::warn!(%error, "outbox relay: topics not ready; publishing anyway"),
+                    Err(error) => {
+                        // Never produce to a topic the broker lacks: some brokers acknowledge and drop.
+                        tracing::warn!(%error, "outbox relay: topics missing; waiting");
+                        self.record_lag().await;
+                        tokio::time::sleep(backoff).await;
+                        backoff = (backoff * 2).min(MAX_BACKOFF);
+                        continue;
+                    }
                 }
             }
             let pass = self.pass().await;

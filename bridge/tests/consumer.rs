@@ -19,8 +19,7 @@ use hyper_util::rt::TokioIo;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 
-mod support;
-use support::{read_topic, Broker};
+use testkit::Broker;
 
 /// The ingest stand-in: answers `status` to every call and records each body with its bearer token.
 #[derive(Clone, Default)]
@@ -109,10 +108,10 @@ async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
     panic!("timed out waiting for {what}");
 }
 
-async fn dead_letters(broker: &Broker, expected: usize) -> Vec<support::Read> {
+async fn dead_letters(broker: &Broker, expected: usize) -> Vec<testkit::Record> {
     let brokers = broker.addr();
     tokio::task::spawn_blocking(move || {
-        read_topic(&brokers, "analytics.dead-letter", 1, expected, Duration::from_millis(500))
+        testkit::read(&brokers, "analytics.dead-letter", 1, expected, Duration::from_millis(500))
     })
     .await
     .unwrap()

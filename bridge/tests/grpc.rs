@@ -313,6 +313,7 @@ async fn metrics_count_calls_per_method_and_code() {
     );
     assert!(text.contains("bridge_grpc_request_duration_seconds_bucket"), "{text}");
     assert!(text.contains("bridge_db_pool_connections"), "{text}");
+
     running.stop().await.unwrap();
 }
 

@@ -51,7 +51,9 @@ pub struct App {
 }
 
 struct Spawned {
-    /// The analytics consumer, when the system runs events; stopped with the system.
+    /// The analytics consumer's settings, when the system runs events.
+    consumer_settings: Option<bridge::consumer::ConsumerSettings>,
+    /// The analytics consumer, once started; stopped with the system.
     consumer: Option<tokio::task::JoinHandle<()>>,
     /// Topic prefix of this system's events.
     topic_prefix: String,
@@ -69,7 +71,7 @@ pub async fn spawn_app() -> App {
     if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
         return external_app();
     }
-    spawn_devhost(&[], false).await.expect("start devhost for the test")
+    spawn_devhost(&[], None).await.expect("start devhost for the test")
 }
 
 /// Like [`spawn_app`], with the outbox relay and the analytics consumer running, so orders reach Kafka
@@ -78,7 +80,19 @@ pub async fn spawn_app_with_events() -> App {
     if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
         return external_app();
     }
-    spawn_devhost(&[], true).await.expect("start devhost with events for the test")
+    let mut app = spawn_devhost(&[], Some(test_kafka_brokers())).await.expect("start devhost with events for the test");
+    app.start_consumer().expect("start the analytics consumer");
+    app
+}
+
+/// A local system whose outbox relay publishes to the broker at `brokers` (e.g. a private one the test
+/// stops); its analytics consumer waits for [`App::start_consumer`]. `None` against an external system.
+pub async fn spawn_local_app_with_events_on(brokers: &str) -> Option<App> {
+    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
+        eprintln!("skipped: this test needs a system it starts itself (PYCOMMERCE_BASE_URL is set)");
+        return None;
+    }
+    Some(spawn_devhost(&[], Some(brokers.to_owned())).await.expect("start devhost with events for the test"))
 }
 
 /// The Kafka broker the event tests use.
@@ -93,7 +107,7 @@ pub async fn spawn_local_app_with(overrides: &[(&str, &str)]) -> Option<App> {
         eprintln!("skipped: this test needs a system it starts itself (PYCOMMERCE_BASE_URL is set)");
         return None;
     }
-    Some(spawn_devhost(overrides, false).await.expect("start devhost for the test"))
+    Some(spawn_devhost(overrides, None).await.expect("start devhost for the test"))
 }
 
 fn client() -> reqwest::Client {
@@ -130,7 +144,8 @@ fn external_signer() -> Option<Signer> {
     Signer::from_pem(&pem).ok()
 }
 
-async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Result<App> {
+/// Starts a system; with `events`, the outbox relay and the analytics consumer on that broker.
+async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> anyhow::Result<App> {
     let admin_url = std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned());
     let database = format!("pc_e2e_{}", uuid::Uuid::new_v4().simple());
@@ -145,7 +160,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Resu
     let (private_pem, public_pem) = generate_key_pair()?;
     let (service_private_pem, service_public_pem) = generate_key_pair()?;
     let topic_prefix = format!("{database}.");
-    let mut kafka = bridge::kafka::KafkaSettings::new(test_kafka_brokers());
+    let mut kafka = bridge::kafka::KafkaSettings::new(events.clone().unwrap_or_else(test_kafka_brokers));
     kafka.topic_prefix = topic_prefix.clone();
     kafka.partitions = 2;
     kafka.timeout = Duration::from_secs(5);
@@ -169,7 +184,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Resu
         pool_size: 8,
         db_timeout: Duration::from_secs(5),
         health_interval: Duration::from_secs(1),
-        relay: events.then(|| bridge::relay::RelaySettings {
+        relay: events.as_ref().map(|_| bridge::relay::RelaySettings {
             kafka: kafka.clone(),
             database_url: database_url.clone(),
             batch_size: 100,
@@ -188,8 +203,8 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Resu
     .await?;
     let base_url = format!("http://{}", host.addr);
     // The consumer posts to the gateway, which exists only now.
-    let consumer = if events {
-        let settings = bridge::consumer::ConsumerSettings {
+    let consumer_settings = if events.is_some() {
+        Some(bridge::consumer::ConsumerSettings {
             kafka,
             group_id: format!("analytics-{database}"),
             ingest_url: format!("{base_url}/analytics/events"),
@@ -199,10 +214,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Resu
             max_attempts: 3,
             http_timeout: Duration::from_secs(10),
             fetch_wait: Duration::from_millis(10),
-        };
-        let metrics = std::sync::Arc::new(bridge::metrics::Metrics::new());
-        let consumer = std::sync::Arc::new(bridge::consumer::AnalyticsConsumer::new(settings, metrics)?);
-        Some(tokio::spawn(consumer.run()))
+        })
     } else {
         None
     };
@@ -214,7 +226,8 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: bool) -> anyhow::Resu
         issuer: ISSUER.to_owned(),
         audience: AUDIENCE.to_owned(),
         spawned: Some(Spawned {
-            consumer,
+            consumer_settings,
+            consumer: None,
             topic_prefix,
             host,
             _bridge: bridge,
@@ -337,6 +350,18 @@ impl App {
     /// The Redis key prefix of the catalog cache, when this test started the system.
     pub fn cache_prefix(&self) -> Option<&str> {
         self.spawned.as_ref().map(|spawned| spawned.cache_prefix.as_str())
+    }
+
+    /// Starts the analytics consumer of a system spawned with events (once; later calls do nothing).
+    pub fn start_consumer(&mut self) -> anyhow::Result<()> {
+        let Some(spawned) = self.spawned.as_mut() else { return Ok(()) };
+        let Some(settings) = spawned.consumer_settings.clone() else { return Ok(()) };
+        if spawned.consumer.is_none() {
+            let metrics = std::sync::Arc::new(bridge::metrics::Metrics::new());
+            let consumer = std::sync::Arc::new(bridge::consumer::AnalyticsConsumer::new(settings, metrics)?);
+            spawned.consumer = Some(tokio::spawn(consumer.run()));
+        }
+        Ok(())
     }
 
     /// The prefix of this system's Kafka topics, when this test started it.
@@ -465,73 +490,4 @@ pub async fn assert_problem(response: reqwest::Response, status: u16) -> serde_j
     assert!(problem["type"].as_str().is_some_and(|t| t.starts_with("urn:pycommerce:problem:")), "{problem}");
     assert!(problem["title"].is_string(), "{problem}");
     problem
-}
-
-/// Kafka access for the event tests.
-pub mod kafka {
-    use std::time::{Duration, Instant};
-
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::message::Headers;
-    use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-    use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
-
-    /// A message read back: key, value and headers.
-    #[derive(Debug, Clone)]
-    pub struct Record {
-        /// Key, as text.
-        pub key: String,
-        /// Value, as text.
-        pub value: String,
-        /// Headers, values as text.
-        pub headers: Vec<(String, String)>,
-    }
-
-    impl Record {
-        /// The first header named `name`.
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str())
-        }
-    }
-
-    /// Reads `topic` (partitions `0..partitions`) from the beginning until `expected` records arrived and
-    /// then `linger` passed with no more (to catch duplicates), or 30 s passed.
-    pub fn read(topic: &str, partitions: i32, expected: usize, linger: Duration) -> Vec<Record> {
-        let consumer: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", super::test_kafka_brokers())
-            .set("group.id", format!("e2e-reader-{}", uuid::Uuid::new_v4().simple()))
-            .set("enable.auto.commit", "false")
-            .set("fetch.wait.max.ms", "10")
-            .create()
-            .expect("kafka consumer");
-        let mut assignment = TopicPartitionList::new();
-        for partition in 0..partitions {
-            assignment.add_partition_offset(topic, partition, Offset::Beginning).expect("partition");
-        }
-        consumer.assign(&assignment).expect("assign");
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let mut quiet_until = None;
-        let mut records = Vec::new();
-        while Instant::now() < deadline && quiet_until.is_none_or(|until| Instant::now() < until) {
-            if records.len() >= expected && quiet_until.is_none() {
-                quiet_until = Some(Instant::now() + linger);
-            }
-            let Some(Ok(message)) = consumer.poll(Duration::from_millis(100)) else { continue };
-            let text = |bytes: Option<&[u8]>| String::from_utf8_lossy(bytes.unwrap_or_default()).into_owned();
-            let headers = message
-                .headers()
-                .map(|headers| headers.iter().map(|header| (header.key.to_owned(), text(header.value))).collect())
-                .unwrap_or_default();
-            records.push(Record { key: text(message.key()), value: text(message.payload()), headers });
-        }
-        records
-    }
-
-    /// Produces `value` with `key` to `topic` and waits for the acknowledgement.
-    pub fn produce(topic: &str, key: &str, value: &[u8]) {
-        let producer: BaseProducer =
-            ClientConfig::new().set("bootstrap.servers", super::test_kafka_brokers()).create().expect("kafka producer");
-        producer.send(BaseRecord::to(topic).key(key).payload(value)).map_err(|(error, _)| error).expect("enqueue");
-        producer.flush(Duration::from_secs(10)).expect("acknowledged");
-    }
 }

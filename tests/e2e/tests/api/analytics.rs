@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use e2e::kafka;
-use e2e::{assert_problem, spawn_app, spawn_app_with_events, App};
+use e2e::{assert_problem, spawn_app, spawn_app_with_events, spawn_local_app_with_events_on, test_kafka_brokers, App};
 use kit::identity::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -233,8 +232,11 @@ async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports
 
     // The consumer side sees exactly the events of these orders, each once, keyed by order id.
     let topic = format!("{prefix}order.created");
-    let records =
-        tokio::task::spawn_blocking(move || kafka::read(&topic, 2, 3, Duration::from_millis(500))).await.unwrap();
+    let records = tokio::task::spawn_blocking(move || {
+        testkit::read(&test_kafka_brokers(), &topic, 2, 3, Duration::from_millis(500))
+    })
+    .await
+    .unwrap();
     let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
     keys.sort_unstable();
     let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
@@ -261,6 +263,72 @@ async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports
 }
 
 #[tokio::test]
+async fn orders_placed_while_the_broker_is_down_succeed_and_their_events_arrive_once_after() {
+    let mut broker = testkit::Broker::start().await;
+    let Some(mut app) = spawn_local_app_with_events_on(&broker.addr()).await else { return };
+    let prefix = app.topic_prefix().unwrap_or_default().to_owned();
+    let cups = product(&app, 1000, 50).await;
+    let token = customer(&app).await;
+
+    broker.stop().await;
+    let mut order_ids = Vec::new();
+    for _ in 0..5 {
+        let body = json!({ "items": [{ "product_id": cups, "quantity": 1 }] });
+        let response = place(&app, &token, &body, None).await;
+        assert_eq!(response.status(), 201, "orders do not wait for Kafka");
+        order_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let url = app.database_url().unwrap_or_default().to_owned();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    let pending: i64 =
+        client.query_one("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL", &[]).await.unwrap().get(0);
+    assert_eq!(pending, 5, "the events wait in the outbox");
+
+    broker.resume().await;
+    let mut left = pending;
+    for _ in 0..150 {
+        left = client
+            .query_one("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(left, 0, "the relay publishes the waiting events once the broker is back");
+    let (brokers, topic) = (broker.addr(), format!("{prefix}order.created"));
+    let records = tokio::task::spawn_blocking(move || testkit::read(&brokers, &topic, 2, 5, Duration::from_secs(1)))
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
+    keys.sort_unstable();
+    let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "every event once");
+    let mut event_ids: Vec<&str> = records.iter().filter_map(|record| record.header("ce_id")).collect();
+    event_ids.dedup();
+    assert_eq!(event_ids.len(), 5);
+
+    // Then the analytics consumer reads them: all five orders in today's sales. (It starts only now:
+    // librdkafka 2.12 crashes when Tansu 0.6 answers a live consumer's fetch during a broker restart with
+    // leader-change tags lacking a topic id; the consumer side of an outage is tested in bridge/tests.)
+    app.start_consumer().unwrap();
+    let path = format!("/analytics/sales?period=day&from={0}&to={0}", today());
+    let mut last = Vec::new();
+    for _ in 0..200 {
+        last = buckets(&report(&app, &path).await);
+        if last == vec![b(&today(), 5, 5, 5000)] {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the reports never caught up: {last:?}");
+}
+
+#[tokio::test]
 async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_stored() {
     let app = spawn_app_with_events().await;
     let Some(prefix) = app.topic_prefix().map(str::to_owned) else {
@@ -275,8 +343,8 @@ async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_stored() 
     let good_bytes = serde_json::to_vec(&good).unwrap();
     tokio::time::sleep(Duration::from_secs(1)).await;
     tokio::task::spawn_blocking(move || {
-        kafka::produce(&topic, &order_id, b"{\"specversion\": \"1.0\", \"id\": 42");
-        kafka::produce(&topic, &order_id, &good_bytes);
+        testkit::produce(&test_kafka_brokers(), &topic, &order_id, b"{\"specversion\": \"1.0\", \"id\": 42");
+        testkit::produce(&test_kafka_brokers(), &topic, &order_id, &good_bytes);
     })
     .await
     .unwrap();
@@ -291,9 +359,11 @@ async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_stored() 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(stored, "the event after the poison message was stored");
-    let records = tokio::task::spawn_blocking(move || kafka::read(&dead_letters, 2, 1, Duration::from_millis(300)))
-        .await
-        .unwrap();
+    let records = tokio::task::spawn_blocking(move || {
+        testkit::read(&test_kafka_brokers(), &dead_letters, 2, 1, Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
     assert_eq!(records.len(), 1, "{records:?}");
     assert_eq!(records[0].value, "{\"specversion\": \"1.0\", \"id\": 42");
     assert_eq!(records[0].header("dlq_source_topic"), Some(created_topic.as_str()));
