@@ -284,3 +284,26 @@ pub async fn serve(listener: TcpListener, metrics: Arc<Metrics>, db: Database) {
 pub async fn bind(address: SocketAddr) -> std::io::Result<TcpListener> {
     TcpListener::bind(address).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_bridge_metric_the_dashboard_queries_is_exposed_under_that_name() {
+        let metrics = Metrics::new();
+        metrics.record("/pycommerce.catalog.v1.ProductService/GetProductById", "0", 0.001);
+        metrics.produced("order.created", 1);
+        metrics.produce_failed("order.created", 1);
+        metrics.consumed("order.created", "stored");
+        metrics.set_consumer_lag("order.created", 0, 3);
+        let db =
+            Database::new("postgres://postgres@127.0.0.1:5432/unused", 1, std::time::Duration::from_secs(1)).unwrap();
+        let text = metrics.render(&db);
+        let queried = include_str!("../../deploy/observability/metrics.txt");
+        for name in queried.lines().map(str::trim).filter(|line| line.starts_with("bridge_")) {
+            let family = name.trim_end_matches("_total");
+            assert!(text.contains(&format!("# TYPE {family} ")), "the dashboard queries {name}, not exposed:\n{text}");
+        }
+    }
+}
