@@ -15,9 +15,10 @@
 //! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
 //! - [`keys`]: development signing keys for local runs.
-//! - [`seed`]: the demo catalog for local runs.
+//! - [`seed`]: the demo catalog for local runs; [`admin`]: promoting the first admin.
 //! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge seed-demo`, `bridge keygen`).
 
+pub mod admin;
 pub mod catalog;
 pub mod consumer;
 pub mod db;

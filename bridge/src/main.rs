@@ -39,8 +39,23 @@ enum Command {
         )]
         database_url: String,
     },
-    /// Writes a development Ed25519 key pair for access tokens (`jwt_private.pem`, `jwt_public.pem`) into a
-    /// directory, unless one is already there. Never use these keys outside a developer machine.
+    /// Gives a registered account the admin role (the first admin; later ones an admin can make through the
+    /// API). The user signs in again to get a token with the new role.
+    PromoteAdmin {
+        /// Postgres URL.
+        #[arg(
+            long,
+            env = "SPIN_VARIABLE_DB_URL",
+            default_value = "postgres://postgres@127.0.0.1:5432/pycommerce?sslmode=disable"
+        )]
+        database_url: String,
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+    },
+    /// Writes the development Ed25519 key pairs into a directory, each unless already there: access tokens
+    /// (`jwt_private.pem`, `jwt_public.pem`) and the bridge's service tokens (`service_private.pem`,
+    /// `service_public.pem`). Never use these keys outside a developer machine.
     Keygen {
         /// Where to write the keys.
         #[arg(long, default_value = ".dev/keys")]
@@ -237,6 +252,12 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedDemo { database_url } => {
             let seeded = bridge::seed::demo_catalog(&database_url).await?;
             tracing::info!(categories = seeded.categories, products = seeded.products, "demo catalog loaded");
+        }
+        Command::PromoteAdmin { database_url, email } => {
+            if !bridge::admin::promote(&database_url, &email).await? {
+                anyhow::bail!("no registered account with that email");
+            }
+            tracing::info!("account promoted to admin; sign in again for an admin token");
         }
         Command::Keygen { dir } => {
             if bridge::keys::write_dev_key_pair(&dir)? {

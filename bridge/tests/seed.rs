@@ -47,3 +47,35 @@ async fn the_demo_catalog_loads_once_and_a_second_run_changes_nothing() {
     tokio::spawn(connection);
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
 }
+
+#[tokio::test]
+async fn promote_admin_gives_a_registered_account_the_admin_role_and_nothing_else() {
+    let name = format!("pc_admin_{}", uuid::Uuid::new_v4().simple());
+    let url = url_for(&name);
+    bridge::migrate::create_database(&url).await.unwrap();
+    bridge::migrate::run(&url).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    for email in ["ada@example.com", "bob@example.com"] {
+        client
+            .execute(
+                "INSERT INTO users.users (id, email, full_name, password_hash) VALUES ($1, $2, 'x', 'x')",
+                &[&uuid::Uuid::new_v4(), &email],
+            )
+            .await
+            .unwrap();
+    }
+
+    assert!(bridge::admin::promote(&url, " Ada@Example.com ").await.unwrap(), "emails are matched normalised");
+    assert!(!bridge::admin::promote(&url, "nobody@example.com").await.unwrap());
+    assert_eq!(count(&client, "SELECT count(*) FROM users.users WHERE role = 'admin'").await, 1);
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM users.users WHERE email = 'ada@example.com' AND role = 'admin'").await,
+        1
+    );
+    drop(client);
+
+    let (admin, connection) = tokio_postgres::connect(&admin_url(), tokio_postgres::NoTls).await.unwrap();
+    tokio::spawn(connection);
+    admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+}
