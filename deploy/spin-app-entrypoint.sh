@@ -10,11 +10,11 @@ from_file() { # from_file VARIABLE FILE: VARIABLE=$(cat FILE) when VARIABLE is e
     export "$1=$value"
   fi
 }
-from_file SPIN_VARIABLE_JWT_PUBLIC_KEY /keys/jwt/jwt_public.pem
-from_file SPIN_VARIABLE_JWT_PRIVATE_KEY /keys/jwt/jwt_private.pem
+from_file SPIN_VARIABLE_JWT_PUBLIC_KEY /keys/jwt_public.pem
+from_file SPIN_VARIABLE_JWT_PRIVATE_KEY /keys/jwt_private.pem
 # The bridge signs its service tokens with its own key; the gateway trusts its public half for service
 # tokens only (service_public_keys), never for user tokens.
-from_file SPIN_VARIABLE_SERVICE_PUBLIC_KEYS /keys/service/jwt_public.pem
+from_file SPIN_VARIABLE_SERVICE_PUBLIC_KEYS /keys/service_public.pem
 
 # An empty endpoint means "no telemetry": Spin would otherwise try to export to "".
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDPOINT; fi
