@@ -22,6 +22,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod openapi;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -2,6 +2,7 @@
 
 mod analytics;
 mod catalog;
+mod docs;
 mod gateway;
 mod identity;
 mod orders;
