@@ -287,7 +287,7 @@ async fn orders_placed_while_the_broker_is_down_succeed_and_their_events_arrive_
 
     broker.resume().await;
     let mut left = pending;
-    for _ in 0..150 {
+    for _ in 0..300 {
         left = client
             .query_one("SELECT count(*) FROM orders.outbox WHERE published_at IS NULL", &[])
             .await
