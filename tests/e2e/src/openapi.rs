@@ -1,5 +1,5 @@
-//! Checks real responses against `docs/openapi.json`, so the document cannot drift from what the system
-//! answers: every documented required member is present, no undocumented member appears, and each value
+//! Checks real responses against `docs/openapi.json` (and events against `docs/schemas/`), so the documents
+//! cannot drift from what the system answers: every documented required member is present, no undocumented member appears, and each value
 //! has its documented type, recursively. A small JSON Schema subset — what utoipa emits: `$ref`, `type`
 //! (also as a list), `properties`/`required`, `items`, `enum`, `oneOf`/`anyOf`/`allOf`.
 

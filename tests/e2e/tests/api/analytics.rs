@@ -242,12 +242,30 @@ async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports
     let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
     expected.sort_unstable();
     assert_eq!(keys, expected);
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../../docs/schemas/com.pycommerce.order.created.v1.json")).unwrap();
     for record in &records {
         let event: Value = serde_json::from_str(&record.value).unwrap();
+        let departures = e2e::openapi::violations(&schema, &schema, &event);
+        assert!(departures.is_empty(), "the event departs from its JSON Schema: {departures:?}\n{event}");
         assert_eq!(event["type"], "com.pycommerce.order.created.v1");
         assert_eq!(event["data"]["order_id"], record.key.as_str());
         assert_eq!(record.header("ce_id"), event["id"].as_str());
     }
+
+    let topic = format!("{prefix}order.cancelled");
+    let cancelled = tokio::task::spawn_blocking(move || {
+        testkit::read(&test_kafka_brokers(), &topic, 2, 1, Duration::from_millis(300))
+    })
+    .await
+    .unwrap();
+    assert_eq!(cancelled.len(), 1);
+    assert_eq!(cancelled[0].key, order_ids[0]);
+    let schema: Value =
+        serde_json::from_str(include_str!("../../../../docs/schemas/com.pycommerce.order.cancelled.v1.json")).unwrap();
+    let event: Value = serde_json::from_str(&cancelled[0].value).unwrap();
+    let departures = e2e::openapi::violations(&schema, &schema, &event);
+    assert!(departures.is_empty(), "the event departs from its JSON Schema: {departures:?}\n{event}");
 
     // Within a bounded time the reports show the two orders that stand (2 + 3 cups).
     let path = format!("/analytics/sales?period=day&from={0}&to={0}", today());
