@@ -82,11 +82,17 @@ fn settings(broker: &Broker, ingest_url: String, group: &str) -> ConsumerSetting
     }
 }
 
-/// Creates the topics (as the consumer would) and starts consuming.
-async fn start(settings: ConsumerSettings) -> tokio::task::JoinHandle<()> {
+/// Creates the topics (as the consumer would) and starts consuming; also returns its metrics.
+async fn start(settings: ConsumerSettings) -> (tokio::task::JoinHandle<()>, Arc<Metrics>) {
     settings.kafka.ensure_topics().await.unwrap();
-    let consumer = Arc::new(AnalyticsConsumer::new(settings, Arc::new(Metrics::new())).unwrap());
-    tokio::spawn(consumer.run())
+    let metrics = Arc::new(Metrics::new());
+    let consumer = Arc::new(AnalyticsConsumer::new(settings, metrics.clone()).unwrap());
+    (tokio::spawn(consumer.run()), metrics)
+}
+
+fn rendered(metrics: &Metrics) -> String {
+    let unused = bridge::db::Database::new("postgres://postgres@127.0.0.1:5432/unused", 1, Duration::from_secs(1));
+    metrics.render(&unused.unwrap())
 }
 
 async fn produce(broker: &Broker, value: &str) {
@@ -131,7 +137,7 @@ async fn ingest_server(status: u16) -> (Ingest, String, tokio::task::JoinHandle<
 async fn an_event_the_app_keeps_failing_is_dead_lettered_after_bounded_attempts() {
     let broker = Broker::start().await;
     let (ingest, url, _server) = ingest_server(500).await;
-    let consumer = start(settings(&broker, url, "analytics")).await;
+    let (consumer, metrics) = start(settings(&broker, url, "analytics")).await;
 
     produce(&broker, r#"{"id":"first"}"#).await;
     let records = dead_letters(&broker, 1).await;
@@ -145,6 +151,12 @@ async fn an_event_the_app_keeps_failing_is_dead_lettered_after_bounded_attempts(
     ingest.status.store(201, Ordering::SeqCst);
     produce(&broker, r#"{"id":"second"}"#).await;
     wait_for("the second event", || ingest.calls.lock().unwrap().iter().any(|(body, _)| body.contains("second"))).await;
+    wait_for("the second event counted", || rendered(&metrics).contains("outcome=\"stored\"} 1")).await;
+    let text = rendered(&metrics);
+    assert!(
+        text.contains("bridge_events_consumed_total{topic=\"order.created\",outcome=\"dead_lettered\"} 1"),
+        "{text}"
+    );
     consumer.abort();
 }
 
@@ -152,7 +164,7 @@ async fn an_event_the_app_keeps_failing_is_dead_lettered_after_bounded_attempts(
 async fn an_unreachable_app_delays_events_but_never_dead_letters_them() {
     let broker = Broker::start().await;
     let (ingest, url, _server) = ingest_server(503).await;
-    let consumer = start(settings(&broker, url, "analytics")).await;
+    let (consumer, _) = start(settings(&broker, url, "analytics")).await;
 
     produce(&broker, r#"{"id":"patient"}"#).await;
     wait_for("five tries while unavailable", || ingest.calls() >= 5).await;
@@ -168,7 +180,7 @@ async fn an_unreachable_app_delays_events_but_never_dead_letters_them() {
 async fn a_stored_event_is_not_consumed_again_by_the_next_consumer_of_the_group() {
     let broker = Broker::start().await;
     let (ingest, url, _server) = ingest_server(201).await;
-    let first = start(settings(&broker, url.clone(), "analytics")).await;
+    let (first, _) = start(settings(&broker, url.clone(), "analytics")).await;
     produce(&broker, r#"{"id":"once"}"#).await;
     wait_for("the event", || ingest.calls() == 1).await;
     // Let the asynchronous commit reach the broker, then replace the consumer.
@@ -176,7 +188,7 @@ async fn a_stored_event_is_not_consumed_again_by_the_next_consumer_of_the_group(
     first.abort();
     let _ = first.await;
 
-    let second = start(settings(&broker, url, "analytics")).await;
+    let (second, _) = start(settings(&broker, url, "analytics")).await;
     produce(&broker, r#"{"id":"after"}"#).await;
     wait_for("the next event", || ingest.calls() >= 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;

@@ -89,12 +89,16 @@ async fn arrived(broker: &Broker, expected: usize) -> (Vec<testkit::Record>, Has
 async fn committed_events_reach_their_topic_once_keyed_by_order_and_are_marked_published() {
     let db = TestDb::new().await;
     let broker = Broker::start().await;
-    let relay = relay(&db, &broker);
+    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let relay = Arc::new(Relay::new(settings(&db, &broker), pool.clone(), metrics.clone()));
     let task = tokio::spawn(relay.clone().run());
 
     let written = write_events(&db, 20).await;
     wait_until_published(&db).await;
     let (read, counts) = arrived(&broker, written.len()).await;
+    let text = metrics.render(&pool);
+    assert!(text.contains("bridge_events_produced_total{topic=\"order.created\"} 20"), "{text}");
 
     assert_eq!(read.len(), written.len(), "every event once, no more");
     for (event_id, order_id) in &written {
