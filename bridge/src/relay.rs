@@ -25,7 +25,7 @@ use tokio::sync::Notify;
 use tokio_postgres::{AsyncMessage, NoTls};
 
 use crate::db::Database;
-use crate::kafka::KafkaSettings;
+use crate::kafka::{KafkaSettings, ORDER_CANCELLED_TYPE, ORDER_CREATED_TYPE};
 use crate::metrics::Metrics;
 
 /// Postgres notification channel the outbox trigger signals.
@@ -83,6 +83,13 @@ pub struct Relay {
 impl Relay {
     /// A relay over `db`; nothing runs until [`Relay::run`].
     pub fn new(settings: RelaySettings, db: Database, metrics: Arc<Metrics>) -> Self {
+        // Series exist from the start at zero, so rates and alerts see the first event, not a new series.
+        for topic in
+            [ORDER_CREATED_TYPE, ORDER_CANCELLED_TYPE].iter().filter_map(|kind| settings.kafka.topic_for_event(kind))
+        {
+            metrics.produced(&topic, 0);
+            metrics.produce_failed(&topic, 0);
+        }
         Self { settings, db, metrics, wake: Arc::new(Notify::new()), producer: tokio::sync::Mutex::new(None) }
     }
 
