@@ -198,7 +198,7 @@ fn known_method(path: &str) -> &str {
     }
 }
 
-/// A tower layer that records every call.
+/// A tower layer that records every call: metrics, and one JSON access-log line (target `access`).
 #[derive(Clone)]
 pub struct MetricsLayer(pub Arc<Metrics>);
 
@@ -232,6 +232,13 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let method = request.uri().path().to_owned();
+        // A caller that sends its request id (any HTTP client, grpcurl -H) gets it into the bridge's log line.
+        let request_id = request
+            .headers()
+            .get("x-request-id")
+            .and_then(|value| value.to_str().ok())
+            .filter(|value| value.len() <= 128)
+            .map(str::to_owned);
         let metrics = self.metrics.clone();
         let started = Instant::now();
         let call = self.inner.call(request);
@@ -248,7 +255,16 @@ where
                     .to_owned(),
                 Err(_) => "transport".to_owned(),
             };
-            metrics.record(&method, &code, started.elapsed().as_secs_f64());
+            let elapsed = started.elapsed();
+            metrics.record(&method, &code, elapsed.as_secs_f64());
+            tracing::info!(
+                target: "access",
+                method = known_method(&method),
+                code,
+                duration_us = elapsed.as_micros() as u64,
+                request_id = request_id.as_deref().unwrap_or(""),
+                "grpc call"
+            );
             result
         })
     }
