@@ -58,6 +58,11 @@ impl KafkaSettings {
         TOPICS.iter().find(|(kind, _)| *kind == event_type).map(|(_, topic)| self.topic(topic))
     }
 
+    /// Every event topic, with prefix.
+    pub fn event_topics(&self) -> Vec<String> {
+        TOPICS.iter().map(|(_, topic)| self.topic(topic)).collect()
+    }
+
     /// Every event topic and the dead-letter topic, with prefix.
     pub fn all_topics(&self) -> Vec<String> {
         TOPICS.iter().map(|(_, topic)| *topic).chain([DEAD_LETTER_TOPIC]).map(|topic| self.topic(topic)).collect()
@@ -74,10 +79,11 @@ impl KafkaSettings {
         config
     }
 
-    /// Creates the bridge's topics that do not exist yet, then checks that every one of them exists with its
+    /// Creates the bridge's topics that do not exist yet, then checks that every event topic exists with its
     /// partitions. Creation may be refused (e.g. by ACLs, where an operator created the topics); the check
     /// is what counts: nothing should be produced to a topic the broker does not have (some brokers
-    /// acknowledge such records and drop them).
+    /// acknowledge such records and drop them). A missing dead-letter topic shows when the consumer first
+    /// produces to it, which it retries.
     pub async fn ensure_topics(&self) -> Result<(), KafkaError> {
         let admin: AdminClient<DefaultClientContext> = self.client_config("pycommerce-bridge-admin").create()?;
         let names = self.all_topics();
@@ -98,10 +104,10 @@ impl KafkaSettings {
             }
             Err(error) => tracing::warn!(%error, "topics not created"),
         }
-        let timeout = self.timeout;
+        let (timeout, required) = (self.timeout, self.event_topics());
         tokio::task::spawn_blocking(move || {
             let metadata = admin.inner().fetch_metadata(None, timeout)?;
-            for name in &names {
+            for name in &required {
                 let found = metadata.topics().iter().find(|topic| topic.name() == name);
                 match found {
                     Some(topic) if topic.error().is_none() && !topic.partitions().is_empty() => {}
