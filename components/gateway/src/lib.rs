@@ -65,8 +65,9 @@ impl Service {
             _ => Vec::new(),
         };
         let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
-            .and_then(|verifier| verifier.with_service_keys(&service_keys))
-            .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
+            .map_err(|error| invalid("jwt_public_key", error.to_string()))?
+            .with_service_keys(&service_keys)
+            .map_err(|error| invalid("service_public_keys", error.to_string()))?;
         Ok(Self {
             verifier,
             cors: Cors::new(config.get("cors_allowed_origins")?.as_deref().unwrap_or("")),
