@@ -158,12 +158,7 @@ impl AnalyticsConsumer {
             .set("fetch.wait.max.ms", self.settings.fetch_wait.as_millis().to_string())
             .set("statistics.interval.ms", "5000")
             .create_with_context(LagContext { metrics: self.metrics.clone() })?;
-        let producer: FutureProducer = kafka
-            .client_config("pycommerce-bridge-dead-letter")
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("message.timeout.ms", kafka.timeout.as_millis().to_string())
-            .create()?;
+        let producer: FutureProducer = kafka.producer_config("pycommerce-bridge-dead-letter").create()?;
         let topics: Vec<String> = TOPICS.iter().map(|topic| kafka.topic(topic)).collect();
         let topics: Vec<&str> = topics.iter().map(String::as_str).collect();
         consumer.subscribe(&topics)?;

@@ -79,6 +79,23 @@ impl KafkaSettings {
         config
     }
 
+    /// The configuration of an idempotent producer (`acks=all`) whose every produce, retries included, ends
+    /// within [`KafkaSettings::timeout`]: after it the record's delivery report says it failed.
+    pub fn producer_config(&self, client_id: &str) -> ClientConfig {
+        let timeout_ms = self.timeout.as_millis();
+        // A request in flight to a broker that died is only given up after `request.timeout.ms` (30 s by
+        // default), whatever `message.timeout.ms` says: keep both within the produce bound.
+        let request_timeout_ms = (timeout_ms / 2).max(500).to_string();
+        let mut config = self.client_config(client_id);
+        config
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", timeout_ms.to_string())
+            .set("request.timeout.ms", &request_timeout_ms)
+            .set("socket.connection.setup.timeout.ms", &request_timeout_ms);
+        config
+    }
+
     /// Creates the bridge's topics that do not exist yet, then checks that every event topic exists with its
     /// partitions. Creation may be refused (e.g. by ACLs, where an operator created the topics); the check
     /// is what counts: nothing should be produced to a topic the broker does not have (some brokers

@@ -99,22 +99,8 @@ impl Relay {
     }
 
     fn new_producer(&self) -> Result<FutureProducer, KafkaError> {
-        let timeout_ms = self.settings.kafka.timeout.as_millis();
-        // A request in flight to a broker that died is only given up after `request.timeout.ms` (30 s by
-        // default), whatever `message.timeout.ms` says: keep both within the produce bound.
-        let request_timeout_ms = (timeout_ms / 2).max(500).to_string();
-        let timeout_ms = timeout_ms.to_string();
-        self.settings
-            .kafka
-            .client_config("pycommerce-bridge-relay")
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            // Bounds one produce, retries included: after it the row stays pending for the next pass.
-            .set("message.timeout.ms", &timeout_ms)
-            .set("request.timeout.ms", &request_timeout_ms)
-            .set("socket.connection.setup.timeout.ms", &request_timeout_ms)
-            .set("linger.ms", "5")
-            .create()
+        // A failed produce leaves the row pending for the next pass; a little lingering batches a burst.
+        self.settings.kafka.producer_config("pycommerce-bridge-relay").set("linger.ms", "5").create()
     }
 
     /// Runs until the task is dropped: listens for notifications and relays.
