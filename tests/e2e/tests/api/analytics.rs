@@ -63,6 +63,37 @@ fn b(start: &str, orders: i64, units: i64, revenue: i64) -> (String, i64, i64, i
     (start.to_owned(), orders, units, revenue)
 }
 
+/// Polls `path` (a sales report) every 200 ms until its buckets are `expected`; panics with the last
+/// answer after `attempts` polls.
+async fn wait_for_buckets(app: &App, path: &str, expected: &[(String, i64, i64, i64)], attempts: usize, what: &str) {
+    let mut last = Vec::new();
+    for _ in 0..attempts {
+        last = buckets(&report(app, path).await);
+        if last == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: the reports never showed it: {last:?}");
+}
+
+/// Asserts `value` (a record read from Kafka) conforms to the JSON Schema `schema` (file text).
+fn assert_matches_schema(schema: &str, value: &str) {
+    let schema: Value = serde_json::from_str(schema).unwrap();
+    let event: Value = serde_json::from_str(value).unwrap();
+    let departures = e2e::openapi::violations(&schema, &schema, &event);
+    assert!(departures.is_empty(), "the event departs from its JSON Schema: {departures:?}\n{event}");
+}
+
+/// Asserts the records' keys are exactly `order_ids`, in any order, each once.
+fn assert_keys_are(records: &[testkit::Record], order_ids: &[String]) {
+    let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
+    keys.sort_unstable();
+    let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    assert_eq!(keys, expected, "every event once");
+}
+
 fn today() -> String {
     let now = time::OffsetDateTime::now_utc().date();
     format!("{:04}-{:02}-{:02}", now.year(), u8::from(now.month()), now.day())
@@ -237,17 +268,13 @@ async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports
     })
     .await
     .unwrap();
-    let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
-    keys.sort_unstable();
-    let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
-    expected.sort_unstable();
-    assert_eq!(keys, expected);
-    let schema: Value =
-        serde_json::from_str(include_str!("../../../../docs/schemas/com.pycommerce.order.created.v1.json")).unwrap();
+    assert_keys_are(&records, &order_ids);
     for record in &records {
+        assert_matches_schema(
+            include_str!("../../../../docs/schemas/com.pycommerce.order.created.v1.json"),
+            &record.value,
+        );
         let event: Value = serde_json::from_str(&record.value).unwrap();
-        let departures = e2e::openapi::violations(&schema, &schema, &event);
-        assert!(departures.is_empty(), "the event departs from its JSON Schema: {departures:?}\n{event}");
         assert_eq!(event["type"], "com.pycommerce.order.created.v1");
         assert_eq!(event["data"]["order_id"], record.key.as_str());
         assert_eq!(record.header("ce_id"), event["id"].as_str());
@@ -261,23 +288,14 @@ async fn orders_placed_through_the_gateway_reach_kafka_once_and_then_the_reports
     .unwrap();
     assert_eq!(cancelled.len(), 1);
     assert_eq!(cancelled[0].key, order_ids[0]);
-    let schema: Value =
-        serde_json::from_str(include_str!("../../../../docs/schemas/com.pycommerce.order.cancelled.v1.json")).unwrap();
-    let event: Value = serde_json::from_str(&cancelled[0].value).unwrap();
-    let departures = e2e::openapi::violations(&schema, &schema, &event);
-    assert!(departures.is_empty(), "the event departs from its JSON Schema: {departures:?}\n{event}");
+    assert_matches_schema(
+        include_str!("../../../../docs/schemas/com.pycommerce.order.cancelled.v1.json"),
+        &cancelled[0].value,
+    );
 
     // Within a bounded time the reports show the two orders that stand (2 + 3 cups).
     let path = format!("/analytics/sales?period=day&from={0}&to={0}", today());
-    let mut last = Vec::new();
-    for _ in 0..150 {
-        last = buckets(&report(&app, &path).await);
-        if last == vec![b(&today(), 2, 5, 6250)] {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the reports never showed the orders: {last:?}");
+    wait_for_buckets(&app, &path, &[b(&today(), 2, 5, 6250)], 150, "the orders").await;
 }
 
 #[tokio::test]
@@ -321,11 +339,7 @@ async fn orders_placed_while_the_broker_is_down_succeed_and_their_events_arrive_
     let records = tokio::task::spawn_blocking(move || testkit::read(&brokers, &topic, 2, 5, Duration::from_secs(1)))
         .await
         .unwrap();
-    let mut keys: Vec<&str> = records.iter().map(|record| record.key.as_str()).collect();
-    keys.sort_unstable();
-    let mut expected: Vec<&str> = order_ids.iter().map(String::as_str).collect();
-    expected.sort_unstable();
-    assert_eq!(keys, expected, "every event once");
+    assert_keys_are(&records, &order_ids);
     let mut event_ids: Vec<&str> = records.iter().filter_map(|record| record.header("ce_id")).collect();
     event_ids.dedup();
     assert_eq!(event_ids.len(), 5);
@@ -335,15 +349,7 @@ async fn orders_placed_while_the_broker_is_down_succeed_and_their_events_arrive_
     // leader-change tags lacking a topic id; the consumer side of an outage is tested in bridge/tests.)
     app.start_consumer().unwrap();
     let path = format!("/analytics/sales?period=day&from={0}&to={0}", today());
-    let mut last = Vec::new();
-    for _ in 0..200 {
-        last = buckets(&report(&app, &path).await);
-        if last == vec![b(&today(), 5, 5, 5000)] {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    panic!("the reports never caught up: {last:?}");
+    wait_for_buckets(&app, &path, &[b(&today(), 5, 5, 5000)], 200, "the orders placed while it was down").await;
 }
 
 #[tokio::test]
@@ -368,15 +374,8 @@ async fn a_poison_message_is_dead_lettered_and_the_next_event_is_still_stored() 
     .unwrap();
 
     let path = "/analytics/sales?period=day&from=2026-05-05&to=2026-05-05";
-    let mut stored = false;
-    for _ in 0..150 {
-        if buckets(&report(&app, path).await) == vec![b("2026-05-05", 1, 4, 1000)] {
-            stored = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    assert!(stored, "the event after the poison message was stored");
+    let expected = [b("2026-05-05", 1, 4, 1000)];
+    wait_for_buckets(&app, path, &expected, 150, "the event after the poison message").await;
     let records = tokio::task::spawn_blocking(move || {
         testkit::read(&test_kafka_brokers(), &dead_letters, 2, 1, Duration::from_millis(300))
     })
