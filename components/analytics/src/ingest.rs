@@ -78,6 +78,13 @@ pub async fn ingest(db: &kit::db::Db, request: &Request) -> Result<Response, Err
             if data.items.iter().any(|line| line.unit_price_cents < 0) {
                 return Err(invalid("data.items", "prices must not be negative").into());
             }
+            // Revenue is stored as bigint: an amount that does not fit is the event's fault, not the store's.
+            let revenue = data.items.iter().try_fold(0i64, |total, line| {
+                line.unit_price_cents.checked_mul(i64::from(line.quantity)).and_then(|cents| total.checked_add(cents))
+            });
+            if revenue.is_none() {
+                return Err(invalid("data.items", "amounts are out of range").into());
+            }
             if data.currency.len() != 3 || !data.currency.bytes().all(|byte| byte.is_ascii_uppercase()) {
                 return Err(invalid("data.currency", "must be an ISO 4217 code").into());
             }

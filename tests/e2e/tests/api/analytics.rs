@@ -17,7 +17,8 @@ fn created_event(order_id: &str, at: &str, lines: &[(&str, i64, i64)]) -> Value 
         .iter()
         .map(|(product_id, quantity, price)| json!({ "product_id": product_id, "quantity": quantity, "unit_price_cents": price }))
         .collect();
-    let total: i64 = lines.iter().map(|(_, quantity, price)| quantity * price).sum();
+    let total: i64 =
+        lines.iter().map(|(_, quantity, price)| quantity.saturating_mul(*price)).fold(0i64, i64::saturating_add);
     json!({
         "specversion": "1.0", "id": uuid::Uuid::now_v7().to_string(), "source": "/pycommerce/orders",
         "type": "com.pycommerce.order.created.v1", "subject": order_id, "time": at,
@@ -135,6 +136,12 @@ async fn only_a_service_may_ingest_and_each_event_is_stored_once() {
     bad_line =
         created_event(&uuid::Uuid::new_v4().to_string(), "yesterday", &[(&uuid::Uuid::new_v4().to_string(), 1, 1)]);
     assert_problem(ingest(&app, &service, &bad_line).await, 422).await;
+    let overflowing = created_event(
+        &uuid::Uuid::new_v4().to_string(),
+        "2026-03-01T10:00:00Z",
+        &[(&uuid::Uuid::new_v4().to_string(), 2, i64::MAX / 2 + 1)],
+    );
+    assert_problem(ingest(&app, &service, &overflowing).await, 422).await;
     let not_json = app
         .request(Method::POST, "/analytics/events")
         .bearer_auth(&service)
