@@ -2,7 +2,7 @@
 //! transaction); instants cross the boundary as RFC 3339 text.
 
 use kit::db::{Db, DbError, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An order line of an order-created event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -15,6 +15,12 @@ pub struct Line {
     pub unit_price_cents: i64,
 }
 
+/// What a store statement wrote: 1 event, or 0 when it was stored before.
+#[derive(Deserialize)]
+struct Stored {
+    stored: i64,
+}
+
 /// Stores an order-created event and its lines; `false` when the event was stored before.
 pub async fn store_created(
     db: &Db,
@@ -25,8 +31,8 @@ pub async fn store_created(
     lines: &[Line],
 ) -> Result<bool, DbError> {
     let lines = serde_json::to_value(lines).map_err(|error| DbError::Conversion(error.to_string()))?;
-    let rows = db
-        .query(
+    let stored: Stored = db
+        .query_one(
             "WITH event AS ( \
                INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
                VALUES ($1, 'com.pycommerce.order.created.v1', $2, $3::text::timestamptz) \
@@ -50,14 +56,13 @@ pub async fn store_created(
             ],
         )
         .await?;
-    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
-    Ok(row.get::<i64>("stored")? == 1)
+    Ok(stored.stored == 1)
 }
 
 /// Stores an order-cancelled event; `false` when the event was stored before.
 pub async fn store_cancelled(db: &Db, event_id: &str, order_id: &str, cancelled_at: &str) -> Result<bool, DbError> {
-    let rows = db
-        .query(
+    let stored: Stored = db
+        .query_one(
             "WITH event AS ( \
                INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
                VALUES ($1, 'com.pycommerce.order.cancelled.v1', $2, $3::text::timestamptz) \
@@ -69,12 +74,11 @@ pub async fn store_cancelled(db: &Db, event_id: &str, order_id: &str, cancelled_
             &[Value::Uuid(event_id.to_owned()), Value::Uuid(order_id.to_owned()), cancelled_at.into()],
         )
         .await?;
-    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
-    Ok(row.get::<i64>("stored")? == 1)
+    Ok(stored.stored == 1)
 }
 
 /// Totals of one bucket, as the database found them (empty buckets are absent).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct BucketTotals {
     /// First day of the bucket, `YYYY-MM-DD`.
     pub start: String,
@@ -95,32 +99,21 @@ pub async fn sales(
     from: &str,
     until: &str,
 ) -> Result<Vec<BucketTotals>, DbError> {
-    let rows = db
-        .query(
-            "SELECT to_char(date_trunc($1, l.ordered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS start, \
+    db.query_all(
+        "SELECT to_char(date_trunc($1, l.ordered_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD') AS start, \
                     count(DISTINCT l.order_id)::int8 AS orders, sum(l.quantity)::int8 AS units, \
                     sum(l.revenue_cents)::int8 AS revenue_cents \
              FROM analytics.order_lines l \
              WHERE l.currency = $2 AND l.ordered_at >= $3::text::timestamptz AND l.ordered_at < $4::text::timestamptz \
                AND NOT EXISTS (SELECT 1 FROM analytics.cancelled_orders c WHERE c.order_id = l.order_id) \
              GROUP BY 1 ORDER BY 1",
-            &[period.into(), currency.into(), from.into(), until.into()],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(BucketTotals {
-                start: row.get("start")?,
-                orders: row.get("orders")?,
-                units: row.get("units")?,
-                revenue_cents: row.get("revenue_cents")?,
-            })
-        })
-        .collect()
+        &[period.into(), currency.into(), from.into(), until.into()],
+    )
+    .await
 }
 
 /// A product's sales in a range.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProductSales {
     /// Product id.
     pub product_id: String,
@@ -142,9 +135,8 @@ pub async fn top_products(
     by_revenue: bool,
     limit: i64,
 ) -> Result<Vec<ProductSales>, DbError> {
-    let rows = db
-        .query(
-            "SELECT l.product_id::text AS product_id, sum(l.quantity)::int8 AS units, \
+    db.query_all(
+        "SELECT l.product_id::text AS product_id, sum(l.quantity)::int8 AS units, \
                     sum(l.revenue_cents)::int8 AS revenue_cents, count(DISTINCT l.order_id)::int8 AS orders \
              FROM analytics.order_lines l \
              WHERE l.currency = $1 AND l.ordered_at >= $2::text::timestamptz AND l.ordered_at < $3::text::timestamptz \
@@ -152,17 +144,7 @@ pub async fn top_products(
              GROUP BY l.product_id \
              ORDER BY CASE WHEN $4 THEN sum(l.revenue_cents) ELSE sum(l.quantity) END DESC, l.product_id \
              LIMIT $5",
-            &[currency.into(), from.into(), until.into(), by_revenue.into(), Value::Int64(limit)],
-        )
-        .await?;
-    rows.iter()
-        .map(|row| {
-            Ok(ProductSales {
-                product_id: row.get("product_id")?,
-                units: row.get("units")?,
-                revenue_cents: row.get("revenue_cents")?,
-                orders: row.get("orders")?,
-            })
-        })
-        .collect()
+        &[currency.into(), from.into(), until.into(), by_revenue.into(), Value::Int64(limit)],
+    )
+    .await
 }

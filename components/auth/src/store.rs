@@ -1,9 +1,10 @@
 //! SQL of the `auth` schema: refresh tokens, stored as SHA-256 hashes, grouped in families.
 
 use kit::db::{Db, DbError, Value};
+use serde::Deserialize;
 
 /// A stored refresh token, as found by its hash.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct StoredToken {
     /// Token id.
     pub id: String,
@@ -40,35 +41,21 @@ pub async fn insert(
 
 /// The token with this hash, whatever its state.
 pub async fn find(db: &Db, token_hash: Vec<u8>) -> Result<Option<StoredToken>, DbError> {
-    let rows = db
-        .query(
-            "SELECT id, family_id, user_id, used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked, \
-               expires_at <= now() AS expired, (extract(epoch FROM created_at) * 1000)::int8 AS created_ms \
-             FROM auth.refresh_tokens WHERE token_hash = $1",
-            &[Value::Bytes(token_hash)],
-        )
-        .await?;
-    rows.first()
-        .map(|row| {
-            Ok(StoredToken {
-                id: row.get("id")?,
-                family_id: row.get("family_id")?,
-                user_id: row.get("user_id")?,
-                used: row.get("used")?,
-                revoked: row.get("revoked")?,
-                expired: row.get("expired")?,
-                created_ms: row.get("created_ms")?,
-            })
-        })
-        .transpose()
+    db.query_opt(
+        "SELECT id, family_id, user_id, used_at IS NOT NULL AS used, revoked_at IS NOT NULL AS revoked, \
+           expires_at <= now() AS expired, (extract(epoch FROM created_at) * 1000)::int8 AS created_ms \
+         FROM auth.refresh_tokens WHERE token_hash = $1",
+        &[Value::Bytes(token_hash)],
+    )
+    .await
 }
 
 /// Exchanges token `id` for a new one in the same family, atomically: the old token is marked used and the
 /// new one inserted in one statement, and only if the old one was still live. Whether it happened (false:
 /// someone else used it first).
 pub async fn rotate(db: &Db, id: &str, new_hash: Vec<u8>, ttl_secs: i64) -> Result<bool, DbError> {
-    let rows = db
-        .query(
+    let rotated: Option<serde_json::Value> = db
+        .query_opt(
             "WITH consumed AS ( \
                UPDATE auth.refresh_tokens SET used_at = now() \
                WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL AND expires_at > now() \
@@ -79,7 +66,7 @@ pub async fn rotate(db: &Db, id: &str, new_hash: Vec<u8>, ttl_secs: i64) -> Resu
             &[Value::Uuid(id.to_owned()), uuid::Uuid::now_v7().into(), Value::Bytes(new_hash), ttl_secs.into()],
         )
         .await?;
-    Ok(!rows.is_empty())
+    Ok(rotated.is_some())
 }
 
 /// Revokes every live token of a family; how many.

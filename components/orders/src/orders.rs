@@ -85,13 +85,14 @@ pub async fn place(db: &Db, bridge: &Bridge, request: &Request) -> Result<Respon
 
 /// The order a repeated Idempotency-Key created, if the request is the same; 422 if it is not.
 async fn replay(db: &Db, user_id: Uuid, key: &str, hash: &[u8]) -> Result<Option<Order>, Error> {
-    let Some((stored_hash, order_id)) = store::find_idempotency_key(db, user_id, key).await? else {
+    let Some(stored) = store::find_idempotency_key(db, user_id, key).await? else {
         return Ok(None);
     };
-    if stored_hash != hash {
+    let hash: String = hash.iter().map(|byte| format!("{byte:02x}")).collect();
+    if stored.request_hash != hash {
         return Err(Error::IdempotencyMismatch);
     }
-    store::find(db, order_id).await.map_err(Error::from)
+    store::find(db, stored.order_id).await.map_err(Error::from)
 }
 
 /// Writes the order; `Ok(false)` when a concurrent request with the same key already wrote it.

@@ -1,7 +1,7 @@
 //! SQL of the `orders` schema. Each write is one statement (Spin's Postgres has no safe multi-call
 //! transaction): an order, its items, its outbox event and its idempotency key are inserted by one CTE.
 
-use kit::db::{Db, DbError, Row, Value};
+use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,9 +19,9 @@ const ORDER_COLUMNS: &str = concat!(
     " AS created_at, ",
     rfc3339!("o.updated_at"),
     " AS updated_at, (extract(epoch FROM o.created_at) * 1000000)::int8 AS created_us, ",
-    "(SELECT jsonb_agg(jsonb_build_object('product_id', i.product_id, 'name', i.name, ",
+    "coalesce((SELECT jsonb_agg(jsonb_build_object('product_id', i.product_id, 'name', i.name, ",
     "'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity) ORDER BY i.product_id) ",
-    "FROM orders.order_items i WHERE i.order_id = o.id) AS items"
+    "FROM orders.order_items i WHERE i.order_id = o.id), '[]'::jsonb) AS items"
 );
 
 /// An order line as stored and shown.
@@ -38,7 +38,7 @@ pub struct Item {
 }
 
 /// An order as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Order {
     /// Id.
     pub id: String,
@@ -57,29 +57,8 @@ pub struct Order {
     /// Last change, RFC 3339 UTC.
     pub updated_at: String,
     /// Creation in epoch microseconds (the listing cursor).
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     pub created_us: i64,
-}
-
-impl Order {
-    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
-        let items: Option<serde_json::Value> = row.get("items")?;
-        let items = match items {
-            Some(items) => serde_json::from_value(items).map_err(|e| DbError::Conversion(e.to_string()))?,
-            None => Vec::new(),
-        };
-        Ok(Self {
-            id: row.get("id")?,
-            user_id: row.get("user_id")?,
-            status: row.get("status")?,
-            total_cents: row.get("total_cents")?,
-            currency: row.get("currency")?,
-            items,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-            created_us: row.get("created_us")?,
-        })
-    }
 }
 
 /// A new order to write.
@@ -101,6 +80,12 @@ pub struct NewOrder<'a> {
     pub event: serde_json::Value,
     /// `(key, request hash)` when the request had an Idempotency-Key.
     pub idempotency: Option<(String, Vec<u8>)>,
+}
+
+/// The row counts of [`insert`].
+#[derive(Deserialize)]
+struct Written {
+    orders: i64,
 }
 
 /// Writes order, items, outbox event and idempotency key in one statement. `false` when an order with this
@@ -130,8 +115,8 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<bool, DbError> {
         "SELECT (SELECT count(*) FROM new_order)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items, ",
         "(SELECT count(*) FROM outbox)::int8 AS events, (SELECT count(*) FROM idempotency)::int8 AS keys"
     );
-    let rows = db
-        .query(
+    let written: Written = db
+        .query_one(
             sql,
             &[
                 order.id.into(),
@@ -146,25 +131,32 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<bool, DbError> {
             ],
         )
         .await?;
-    let row = rows.first().ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))?;
-    Ok(row.get::<i64>("orders")? == 1)
+    Ok(written.orders == 1)
 }
 
 /// The order `id`.
 pub async fn find(db: &Db, id: Uuid) -> Result<Option<Order>, DbError> {
     let sql = format!("SELECT {ORDER_COLUMNS} FROM orders.orders o WHERE o.id = $1");
-    db.query(&sql, &[id.into()]).await?.first().map(Order::from_row).transpose()
+    db.query_opt(&sql, &[id.into()]).await
+}
+
+/// What an Idempotency-Key answered before.
+#[derive(Debug, Deserialize)]
+pub struct IdempotencyKey {
+    /// Hash of the request that used the key first, lowercase hex.
+    pub request_hash: String,
+    /// The order that request placed.
+    pub order_id: Uuid,
 }
 
 /// What an Idempotency-Key answered before: the request hash and the order.
-pub async fn find_idempotency_key(db: &Db, user_id: Uuid, key: &str) -> Result<Option<(Vec<u8>, Uuid)>, DbError> {
-    let rows = db
-        .query(
-            "SELECT request_hash, order_id FROM orders.idempotency_keys WHERE user_id = $1 AND key = $2",
-            &[user_id.into(), key.into()],
-        )
-        .await?;
-    rows.first().map(|row| Ok((row.get("request_hash")?, row.get("order_id")?))).transpose()
+pub async fn find_idempotency_key(db: &Db, user_id: Uuid, key: &str) -> Result<Option<IdempotencyKey>, DbError> {
+    db.query_opt(
+        "SELECT encode(request_hash, 'hex') AS request_hash, order_id FROM orders.idempotency_keys \
+         WHERE user_id = $1 AND key = $2",
+        &[user_id.into(), key.into()],
+    )
+    .await
 }
 
 /// Listing filters.
@@ -200,7 +192,7 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Order>, DbError> {
         before_id,
         filter.limit.into(),
     ];
-    db.query(&sql, &params).await?.iter().map(Order::from_row).collect()
+    db.query_all(&sql, &params).await
 }
 
 /// Marks order `id` cancelled and writes its event, in one statement. `false` when it was already cancelled.
@@ -217,7 +209,10 @@ pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value)
         "  FROM cancelled x, clock c RETURNING 1) ",
         "SELECT (SELECT count(*) FROM cancelled)::int8 AS cancelled, (SELECT count(*) FROM outbox)::int8 AS events"
     );
-    let rows = db.query(sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
-    let row = rows.first().ok_or_else(|| DbError::Conversion("cancel returned no row".to_owned()))?;
-    Ok(row.get::<i64>("cancelled")? == 1)
+    #[derive(Deserialize)]
+    struct Cancelled {
+        cancelled: i64,
+    }
+    let done: Cancelled = db.query_one(sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
+    Ok(done.cancelled == 1)
 }

@@ -80,9 +80,23 @@ impl Error {
         }
     }
 
+    /// Maps a database error of a product deletion: a foreign key violation means orders or stock
+    /// reservations refer to the product, which then stays (order history keeps its products); the client
+    /// is told to deactivate it instead.
+    pub fn from_product_delete(error: DbError) -> Self {
+        if error.code() == Some("23503") {
+            Error::Conflict {
+                detail: "the product has been ordered and cannot be deleted; deactivate it instead (active: false)",
+                field: None,
+            }
+        } else {
+            Error::from_write(error)
+        }
+    }
+
     /// Maps a database error of a category deletion: a foreign key violation means a product or a
     /// subcategory started to use the category meanwhile.
-    pub fn from_delete(error: DbError) -> Self {
+    pub fn from_category_delete(error: DbError) -> Self {
         if error.code() == Some("23503") {
             Error::Conflict { detail: "the category still has products or subcategories", field: None }
         } else {

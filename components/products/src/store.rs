@@ -1,12 +1,12 @@
 //! Every SQL statement of the catalog.
 //!
 //! Each write is one statement that also bumps `catalog.version` (a data-modifying CTE, atomic with the
-//! write), which is what invalidates cached listings. Timestamps are read as RFC 3339 text in UTC (Spin cannot
-//! read `timestamptz`); the newest/oldest sort key is read as epoch microseconds and bound back as an offset
-//! from the epoch, which is exact (Postgres keeps microseconds).
+//! write), which is what invalidates cached listings. Timestamps are read as RFC 3339 text in UTC; the
+//! newest/oldest sort key is read as epoch microseconds and bound back as an offset from the epoch, which is
+//! exact (Postgres keeps microseconds). Rows decode with serde into the types below (kit's `Db` port).
 
-use kit::db::{Db, Row, Value};
-use serde::Serialize;
+use kit::db::{Db, Value};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{Description, Limit, Money, Name, Sku, Slug, Stock};
 use crate::error::Error;
@@ -21,7 +21,8 @@ macro_rules! rfc3339 {
 
 /// The columns of a product row, from a relation aliased `p`.
 const PRODUCT_COLUMNS: &str = concat!(
-    "p.id, p.sku, p.name, p.description, p.category_id, p.price_cents, p.currency, p.stock, p.active, ",
+    "p.id, p.sku, p.name, p.description, p.category_id, ",
+    "jsonb_build_object('cents', p.price_cents, 'currency', p.currency) AS price, p.stock, p.active, ",
     rfc3339!("p.created_at"),
     " AS created_at, ",
     rfc3339!("p.updated_at"),
@@ -42,7 +43,7 @@ const BUMP: &str = "bump AS (UPDATE catalog.version SET value = value + 1 WHERE 
                     RETURNING value)";
 
 /// A price as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Price {
     /// Minor units of the currency.
     pub cents: i64,
@@ -51,7 +52,7 @@ pub struct Price {
 }
 
 /// A product as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Product {
     /// Id.
     pub id: uuid::Uuid,
@@ -73,30 +74,13 @@ pub struct Product {
     pub created_at: String,
     /// Last change (RFC 3339, UTC).
     pub updated_at: String,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     created_us: i64,
-    #[serde(skip)]
+    #[serde(skip_serializing)]
     name_key: String,
 }
 
 impl Product {
-    fn from_row(row: &Row<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            id: row.get("id")?,
-            sku: row.get("sku")?,
-            name: row.get("name")?,
-            description: row.get("description")?,
-            category_id: row.get("category_id")?,
-            price: Price { cents: row.get("price_cents")?, currency: row.get("currency")? },
-            stock: row.get("stock")?,
-            active: row.get("active")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-            created_us: row.get("created_us")?,
-            name_key: row.get("name_key")?,
-        })
-    }
-
     /// The cursor that continues a listing in `sort` after this product.
     pub fn cursor(&self, sort: Sort) -> Cursor {
         let key = match sort {
@@ -109,7 +93,7 @@ impl Product {
 }
 
 /// A category as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Category {
     /// Id.
     pub id: uuid::Uuid,
@@ -123,19 +107,6 @@ pub struct Category {
     pub created_at: String,
     /// Last change (RFC 3339, UTC).
     pub updated_at: String,
-}
-
-impl Category {
-    fn from_row(row: &Row<'_>) -> Result<Self, Error> {
-        Ok(Self {
-            id: row.get("id")?,
-            name: row.get("name")?,
-            slug: row.get("slug")?,
-            parent_id: row.get("parent_id")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-        })
-    }
 }
 
 /// A validated product write (create or full replacement).
@@ -224,16 +195,18 @@ impl Store {
 
     /// The catalog version: it changes with every catalog write.
     pub async fn version(&self) -> Result<i64, Error> {
-        let rows = self.db.query("SELECT value FROM catalog.version", &[]).await?;
-        let row = rows.first().ok_or_else(|| Error::Internal("no catalog version".to_owned()))?;
-        Ok(row.get("value")?)
+        #[derive(Deserialize)]
+        struct Version {
+            value: i64,
+        }
+        let version: Version = self.db.query_one("SELECT value FROM catalog.version", &[]).await?;
+        Ok(version.value)
     }
 
     /// One product; inactive ones only when `include_inactive`.
     pub async fn product(&self, id: uuid::Uuid, include_inactive: bool) -> Result<Option<Product>, Error> {
         let sql = format!("SELECT {PRODUCT_COLUMNS} FROM catalog.products p WHERE p.id = $1 AND (p.active OR $2)");
-        let rows = self.db.query(&sql, &[id.into(), include_inactive.into()]).await?;
-        rows.first().map(|row| Product::from_row(&row)).transpose()
+        Ok(self.db.query_opt(&sql, &[id.into(), include_inactive.into()]).await?)
     }
 
     /// One page of products matching `filter`, and the cursor of the next page when there is one.
@@ -302,8 +275,7 @@ impl Store {
             "{with}SELECT {PRODUCT_COLUMNS} FROM catalog.products p WHERE {condition} \
              ORDER BY {key} {direction}, p.id {direction} LIMIT {limit}"
         );
-        let rows = self.db.query(&sql, &query.params).await?;
-        let mut products = rows.iter().map(|row| Product::from_row(&row)).collect::<Result<Vec<_>, _>>()?;
+        let mut products: Vec<Product> = self.db.query_all(&sql, &query.params).await?;
         let page = usize::try_from(filter.limit.get()).unwrap_or(usize::MAX);
         let next = if products.len() > page {
             products.truncate(page);
@@ -322,9 +294,7 @@ impl Store {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *), {BUMP} \
              SELECT {PRODUCT_COLUMNS} FROM changed p"
         );
-        let rows = self.db.query(&sql, &write.params()).await.map_err(Error::from_write)?;
-        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
-        Product::from_row(&row)
+        self.db.query_one(&sql, &write.params()).await.map_err(Error::from_write)
     }
 
     /// Replaces a product; `None` when there is no such product.
@@ -337,8 +307,7 @@ impl Store {
         );
         let mut params = write.params();
         params.push(id.into());
-        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
-        rows.first().map(|row| Product::from_row(&row)).transpose()
+        self.db.query_opt(&sql, &params).await.map_err(Error::from_write)
     }
 
     /// Deletes a product; whether it existed.
@@ -347,15 +316,15 @@ impl Store {
             "WITH changed AS (DELETE FROM catalog.products WHERE id = $1 RETURNING id), {BUMP} \
              SELECT id FROM changed"
         );
-        let rows = self.db.query(&sql, &[id.into()]).await.map_err(Error::from_write)?;
-        Ok(!rows.is_empty())
+        let deleted: Option<serde_json::Value> =
+            self.db.query_opt(&sql, &[id.into()]).await.map_err(Error::from_product_delete)?;
+        Ok(deleted.is_some())
     }
 
     /// One category.
     pub async fn category(&self, id: uuid::Uuid) -> Result<Option<Category>, Error> {
         let sql = format!("SELECT {CATEGORY_COLUMNS} FROM catalog.categories c WHERE c.id = $1");
-        let rows = self.db.query(&sql, &[id.into()]).await?;
-        rows.first().map(|row| Category::from_row(&row)).transpose()
+        Ok(self.db.query_opt(&sql, &[id.into()]).await?)
     }
 
     /// One page of categories in slug order, after the slug `after`; and whether there are more.
@@ -365,8 +334,8 @@ impl Store {
              WHERE $1::text IS NULL OR (c.slug COLLATE \"C\") > ($1::text COLLATE \"C\") \
              ORDER BY c.slug COLLATE \"C\" LIMIT $2"
         );
-        let rows = self.db.query(&sql, &[after.map(str::to_owned).into(), (limit.get() + 1).into()]).await?;
-        let mut categories = rows.iter().map(|row| Category::from_row(&row)).collect::<Result<Vec<_>, _>>()?;
+        let mut categories: Vec<Category> =
+            self.db.query_all(&sql, &[after.map(str::to_owned).into(), (limit.get() + 1).into()]).await?;
         let page = usize::try_from(limit.get()).unwrap_or(usize::MAX);
         let more = categories.len() > page;
         categories.truncate(page);
@@ -380,9 +349,7 @@ impl Store {
              RETURNING *), {BUMP} SELECT {CATEGORY_COLUMNS} FROM changed c"
         );
         let params = [write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
-        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
-        let row = rows.first().ok_or_else(|| Error::Internal("insert returned no row".to_owned()))?;
-        Category::from_row(&row)
+        self.db.query_one(&sql, &params).await.map_err(Error::from_write)
     }
 
     /// Replaces a category, refusing a parent that would make a cycle.
@@ -394,21 +361,21 @@ impl Store {
              changed AS (UPDATE catalog.categories SET name = $2, slug = $3, parent_id = $4, updated_at = now() \
              WHERE id = $1 AND ($4::uuid IS NULL OR $4::uuid NOT IN (SELECT id FROM subtree)) RETURNING *), \
              {BUMP} \
-             SELECT EXISTS (SELECT 1 FROM subtree) AS found, {CATEGORY_COLUMNS} \
-             FROM (SELECT 1) AS one LEFT JOIN changed c ON true"
+             SELECT EXISTS (SELECT 1 FROM subtree) AS found, \
+               (SELECT to_jsonb(updated) FROM (SELECT {CATEGORY_COLUMNS} FROM changed c) AS updated) AS category"
         );
+        #[derive(Deserialize)]
+        struct Outcome {
+            found: bool,
+            category: Option<Category>,
+        }
         let params = [id.into(), write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
-        let rows = self.db.query(&sql, &params).await.map_err(Error::from_write)?;
-        let Some(row) = rows.first() else {
-            return Ok(CategoryUpdate::NotFound);
-        };
-        if !row.get::<bool>("found")? {
-            return Ok(CategoryUpdate::NotFound);
-        }
-        if row.get::<Option<uuid::Uuid>>("id")?.is_none() {
-            return Ok(CategoryUpdate::Cycle);
-        }
-        Category::from_row(&row).map(CategoryUpdate::Updated)
+        let outcome: Outcome = self.db.query_one(&sql, &params).await.map_err(Error::from_write)?;
+        Ok(match (outcome.found, outcome.category) {
+            (false, _) => CategoryUpdate::NotFound,
+            (true, None) => CategoryUpdate::Cycle,
+            (true, Some(category)) => CategoryUpdate::Updated(category),
+        })
     }
 
     /// Deletes a category unless products or subcategories still use it.
@@ -421,9 +388,13 @@ impl Store {
                          RETURNING id), {BUMP} \
              SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT in_use FROM used) AS in_use"
         );
-        let rows = self.db.query(&sql, &[id.into()]).await.map_err(Error::from_delete)?;
-        let row = rows.first().ok_or_else(|| Error::Internal("delete returned no row".to_owned()))?;
-        Ok(match (row.get::<bool>("found")?, row.get::<bool>("in_use")?) {
+        #[derive(Deserialize)]
+        struct Outcome {
+            found: bool,
+            in_use: bool,
+        }
+        let outcome: Outcome = self.db.query_one(&sql, &[id.into()]).await.map_err(Error::from_category_delete)?;
+        Ok(match (outcome.found, outcome.in_use) {
             (false, _) => CategoryDeletion::NotFound,
             (true, true) => CategoryDeletion::InUse,
             (true, false) => CategoryDeletion::Deleted,

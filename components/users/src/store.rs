@@ -1,9 +1,9 @@
 //! SQL of the `users` schema. One statement per call (as Spin's Postgres allows); timestamps leave the
 //! database as RFC 3339 text, never as `timestamptz` values.
 
-use kit::db::{Db, DbError, Row, Value};
+use kit::db::{Db, DbError, Value};
 use kit::identity::Role;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The columns of a [`User`], timestamps rendered as RFC 3339 UTC text.
 const USER_COLUMNS: &str = "id, email, full_name, role, active, \
@@ -11,7 +11,7 @@ const USER_COLUMNS: &str = "id, email, full_name, role, active, \
      to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at";
 
 /// A user as the API shows it (never the password hash).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// UUID (v7: ordered by creation).
     pub id: String,
@@ -29,23 +29,8 @@ pub struct User {
     pub updated_at: String,
 }
 
-impl User {
-    fn from_row(row: Row<'_>) -> Result<Self, DbError> {
-        let role: String = row.get("role")?;
-        Ok(Self {
-            id: row.get("id")?,
-            email: row.get("email")?,
-            full_name: row.get("full_name")?,
-            role: Role::parse(&role).ok_or_else(|| DbError::Conversion(format!("unknown role {role}")))?,
-            active: row.get("active")?,
-            created_at: row.get("created_at")?,
-            updated_at: row.get("updated_at")?,
-        })
-    }
-}
-
 /// What `auth` needs to issue or refuse tokens for a user.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
     /// User id.
     pub user_id: String,
@@ -98,50 +83,55 @@ pub struct ListFilter {
     pub limit: i64,
 }
 
-fn first_user(rows: kit::db::Rows) -> Result<Option<User>, DbError> {
-    rows.first().map(User::from_row).transpose()
-}
-
 /// Inserts a user.
 pub async fn insert(db: &Db, user: &NewUser<'_>) -> Result<User, DbError> {
     let sql = format!(
         "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, $3, $4, $5) \
          RETURNING {USER_COLUMNS}"
     );
-    let rows = db
-        .query(
-            &sql,
-            &[
-                uuid::Uuid::now_v7().into(),
-                user.email.into(),
-                user.full_name.into(),
-                user.role.as_str().into(),
-                user.password_hash.into(),
-            ],
-        )
-        .await?;
-    first_user(rows)?.ok_or_else(|| DbError::Conversion("insert returned no row".to_owned()))
+    db.query_one(
+        &sql,
+        &[
+            uuid::Uuid::now_v7().into(),
+            user.email.into(),
+            user.full_name.into(),
+            user.role.as_str().into(),
+            user.password_hash.into(),
+        ],
+    )
+    .await
 }
 
 /// The user with `id`, unless deleted.
 pub async fn find(db: &Db, id: uuid::Uuid) -> Result<Option<User>, DbError> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users.users WHERE id = $1 AND deleted_at IS NULL");
-    first_user(db.query(&sql, &[id.into()]).await?)
+    db.query_opt(&sql, &[id.into()]).await
 }
 
 /// The user with `email` and their password hash (also for inactive users, so the caller can spend the
 /// same time on them).
 pub async fn find_credentials(db: &Db, email: &str) -> Result<Option<(User, String)>, DbError> {
     let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users.users WHERE email = $1 AND deleted_at IS NULL");
-    let rows = db.query(&sql, &[email.into()]).await?;
-    rows.first().map(|row| Ok((User::from_row(row)?, row.get("password_hash")?))).transpose()
+    #[derive(Deserialize)]
+    struct Credentials {
+        #[serde(flatten)]
+        user: User,
+        password_hash: String,
+    }
+    let found: Option<Credentials> = db.query_opt(&sql, &[email.into()]).await?;
+    Ok(found.map(|found| (found.user, found.password_hash)))
 }
 
 /// The password hash of user `id`.
 pub async fn password_hash(db: &Db, id: uuid::Uuid) -> Result<Option<String>, DbError> {
-    let rows =
-        db.query("SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL", &[id.into()]).await?;
-    rows.first().map(|row| row.get("password_hash")).transpose()
+    #[derive(Deserialize)]
+    struct Hash {
+        password_hash: String,
+    }
+    let found: Option<Hash> = db
+        .query_opt("SELECT password_hash FROM users.users WHERE id = $1 AND deleted_at IS NULL", &[id.into()])
+        .await?;
+    Ok(found.map(|found| found.password_hash))
 }
 
 /// Applies `changes`; deactivating a user revokes their sessions. `None` when there is no such user.
@@ -163,7 +153,7 @@ pub async fn update(db: &Db, id: uuid::Uuid, changes: &Changes) -> Result<Option
         changes.role.map(Role::as_str).into(),
         changes.active.into(),
     ];
-    first_user(db.query(&sql, &params).await?)
+    db.query_opt(&sql, &params).await
 }
 
 /// Replaces the password hash and revokes every session. Whether the user exists.
@@ -211,28 +201,16 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<User>, DbError> {
         filter.after.map_or(Value::Null, Into::into),
         filter.limit.into(),
     ];
-    db.query(&sql, &params).await?.iter().map(User::from_row).collect()
+    db.query_all(&sql, &params).await
 }
 
 /// The session facts of user `id` (deleted users are inactive).
 pub async fn session(db: &Db, id: uuid::Uuid) -> Result<Option<Session>, DbError> {
-    let rows = db
-        .query(
-            "SELECT id, role, active AND deleted_at IS NULL AS active, \
-               (extract(epoch FROM sessions_revoked_at) * 1000)::int8 AS revoked_ms \
-             FROM users.users WHERE id = $1",
-            &[id.into()],
-        )
-        .await?;
-    rows.first()
-        .map(|row| {
-            let role: String = row.get("role")?;
-            Ok(Session {
-                user_id: row.get("id")?,
-                role: Role::parse(&role).ok_or_else(|| DbError::Conversion(format!("unknown role {role}")))?,
-                active: row.get("active")?,
-                sessions_revoked_at_ms: row.get("revoked_ms")?,
-            })
-        })
-        .transpose()
+    db.query_opt(
+        "SELECT id AS user_id, role, active AND deleted_at IS NULL AS active, \
+           (extract(epoch FROM sessions_revoked_at) * 1000)::int8 AS sessions_revoked_at_ms \
+         FROM users.users WHERE id = $1",
+        &[id.into()],
+    )
+    .await
 }

@@ -2,25 +2,37 @@
 //!
 //! One statement per call with typed parameters, as Spin's outbound Postgres allows. Both backends are kept
 //! to the same rules so SQL that passes the native tests also runs on Spin:
+//! - every row-returning statement goes through [`Db::query_all`], [`Db::query_opt`] or [`Db::query_one`],
+//!   which send it wrapped so that it yields exactly one row (a `jsonb` array of the rows, decoded with serde
+//!   into the caller's type): Spin 4.0.0–4.0.2 never returns from a query that matches no rows
+//!   (spinframework/spin#3671), so no statement a component sends may yield none. The native backend refuses
+//!   a statement that yields no row, so a test catches one that would hang on Spin;
+//! - [`Db::execute`] (no rows) is unaffected;
 //! - parameters are strictly typed ([`Value::Int32`] into an `int8` column is an error);
-//! - result columns must be `bool`, `int4`, `int8`, `float8`, text types, `uuid`, `jsonb` or `bytea`: cast
-//!   anything else (`timestamptz` cannot be read on Spin — select `col::text` or epoch milliseconds;
-//!   `numeric` from `sum()` — cast to `int8`).
+//! - rows are JSON objects: `int8` is a number, `uuid` a string, `bytea` a `\\x...` hex string, a
+//!   `timestamptz` an ISO 8601 string in the session's time zone — render API timestamps with `to_char`;
+//! - a database error keeps its SQLSTATE and constraint even when Spin only passes its text on
+//!   ([`DbError::from_host_text`]).
+//!
+//! The timeout of [`Db::connect`] bounds every call natively. Spin's host calls are synchronous and cannot
+//! be abandoned by the component, so on Spin the host's own limits apply and the timeout is not used.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
 #[cfg(target_arch = "wasm32")]
 mod spin;
+mod statement;
 
-use std::sync::Arc;
 use std::time::Duration;
+
+use serde::de::DeserializeOwned;
 
 #[cfg(not(target_arch = "wasm32"))]
 use native as backend;
 #[cfg(target_arch = "wasm32")]
 use spin as backend;
 
-/// A parameter or column value.
+/// A parameter value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// SQL NULL.
@@ -111,6 +123,14 @@ pub enum DbError {
     /// A parameter or column could not be converted.
     #[error("value conversion failed: {0}")]
     Conversion(String),
+    /// A statement yielded another number of rows than its call expects (a bug in the statement).
+    #[error("expected {expected} row(s), the statement yielded {got}")]
+    RowCount {
+        /// What the call expects: `"one"` or `"at most one"`.
+        expected: &'static str,
+        /// Rows yielded.
+        got: usize,
+    },
 }
 
 impl DbError {
@@ -149,109 +169,51 @@ impl DbError {
 
     /// Builds a query error, taking the constraint from the message when the backend gave none.
     pub(crate) fn query(code: String, constraint: Option<String>, message: String) -> Self {
-        let constraint = constraint.or_else(|| {
-            let (_, rest) = message.split_once("constraint \"")?;
-            rest.split_once('"').map(|(name, _)| name.to_owned())
-        });
+        let constraint = constraint.or_else(|| constraint_in(&message));
         DbError::Query { code, constraint, message }
     }
-}
 
-/// Conversion from a column value.
-pub trait FromValue: Sized {
-    /// Converts `value`, or explains why not.
-    fn from_value(value: &Value) -> Result<Self, String>;
-}
-
-macro_rules! from_value {
-    ($ty:ty, $($pattern:pat => $out:expr),+) => {
-        impl FromValue for $ty {
-            fn from_value(value: &Value) -> Result<Self, String> {
-                match value {
-                    $($pattern => Ok($out),)+
-                    other => Err(format!("cannot read {other:?} as {}", stringify!($ty))),
-                }
-            }
+    /// Recovers an error the host only passed on as text. Spin 4.0.2 sends a database error raised while
+    /// rows stream (a constraint violation of `INSERT ... RETURNING` or of a CTE) as the Debug text of the
+    /// tokio-postgres error, e.g. `... kind: Db, cause: Some(DbError { ..., code: SqlState(E23505), ...,
+    /// constraint: Some(\"users_email_key\"), ... })`: the SQLSTATE and constraint are read back from it.
+    /// A text naming a lost connection or an I/O failure is [`DbError::Unavailable`].
+    pub fn from_host_text(text: String) -> Self {
+        if let Some(code) = sqlstate_in(&text) {
+            let constraint = constraint_in(&text);
+            return DbError::Query { code, constraint, message: text };
         }
-    };
-}
-
-from_value!(bool, Value::Bool(v) => *v);
-from_value!(i32, Value::Int32(v) => *v);
-from_value!(i64, Value::Int64(v) => *v);
-from_value!(f64, Value::Float64(v) => *v);
-from_value!(String, Value::Text(v) => v.clone(), Value::Uuid(v) => v.clone());
-from_value!(serde_json::Value, Value::Jsonb(v) => v.clone());
-from_value!(Vec<u8>, Value::Bytes(v) => v.clone());
-
-impl FromValue for uuid::Uuid {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Uuid(text) | Value::Text(text) => uuid::Uuid::parse_str(text).map_err(|e| e.to_string()),
-            other => Err(format!("cannot read {other:?} as a UUID")),
+        let kind = text
+            .split_once("kind: ")
+            .map(|(_, rest)| rest.split(|c: char| !c.is_ascii_alphanumeric()).next().unwrap_or_default().to_owned());
+        match kind.as_deref() {
+            Some("Io" | "Closed" | "Connect" | "Timeout" | "Tls") => DbError::Unavailable(text),
+            Some("ToSql" | "FromSql" | "Column" | "Parameters") => DbError::Conversion(text),
+            _ => DbError::Query { code: String::new(), constraint: None, message: text },
         }
     }
 }
 
-impl<T: FromValue> FromValue for Option<T> {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Null => Ok(None),
-            other => T::from_value(other).map(Some),
-        }
-    }
+/// The SQLSTATE in tokio-postgres's Debug text: `SqlState(E23505)`, or `SqlState(Other("XX123"))`.
+fn sqlstate_in(text: &str) -> Option<String> {
+    let (_, rest) = text.split_once("SqlState(")?;
+    let rest = rest
+        .strip_prefix('E')
+        .or_else(|| rest.strip_prefix("Other(").map(|other| other.trim_start_matches(['\\', '"'])))?;
+    let code: String = rest.chars().take(5).collect();
+    (code.len() == 5 && code.chars().all(|c| c.is_ascii_alphanumeric())).then_some(code)
 }
 
-/// The rows of a query.
-#[derive(Debug, Clone, Default)]
-pub struct Rows {
-    columns: Arc<[String]>,
-    rows: Vec<Vec<Value>>,
-}
-
-impl Rows {
-    pub(crate) fn new(columns: Vec<String>, rows: Vec<Vec<Value>>) -> Self {
-        Self { columns: columns.into(), rows }
-    }
-
-    /// Number of rows.
-    pub fn len(&self) -> usize {
-        self.rows.len()
-    }
-
-    /// Whether there are no rows.
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
-    /// The rows, in order.
-    pub fn iter(&self) -> impl Iterator<Item = Row<'_>> {
-        self.rows.iter().map(|values| Row { columns: &self.columns, values })
-    }
-
-    /// The first row, if any.
-    pub fn first(&self) -> Option<Row<'_>> {
-        self.iter().next()
-    }
-}
-
-/// One row, addressed by column name.
-#[derive(Debug, Clone, Copy)]
-pub struct Row<'a> {
-    columns: &'a [String],
-    values: &'a [Value],
-}
-
-impl Row<'_> {
-    /// The value of column `name` as `T`.
-    pub fn get<T: FromValue>(&self, name: &str) -> Result<T, DbError> {
-        let index = self
-            .columns
-            .iter()
-            .position(|column| column == name)
-            .ok_or_else(|| DbError::Conversion(format!("no column `{name}`")))?;
-        T::from_value(&self.values[index]).map_err(|reason| DbError::Conversion(format!("column `{name}`: {reason}")))
-    }
+/// The constraint named in an error text: `constraint: Some("name")` (possibly with escaped quotes), or a
+/// server message `... violates unique constraint "name"`.
+fn constraint_in(text: &str) -> Option<String> {
+    text.match_indices("constraint").find_map(|(at, word)| {
+        let rest = text[at + word.len()..].trim_start_matches([' ', ':']);
+        let rest = rest.strip_prefix("Some(").unwrap_or(rest).trim_start_matches(['\\', '"']);
+        let name: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+        (!name.is_empty() && name != "None" && text[at + word.len()..].trim_start().starts_with([':', '"', '\\']))
+            .then_some(name)
+    })
 }
 
 /// A handle to one Postgres database. Cheap to create: it connects on first use.
@@ -273,9 +235,30 @@ impl Db {
         backend::Db::connect(url, timeout).map(|inner| Self { inner })
     }
 
-    /// Runs a statement that returns rows.
-    pub async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
-        self.inner.query(sql, params).await
+    /// Runs a row-returning statement (`SELECT`, `... RETURNING`, a CTE) and decodes every row into `T`
+    /// (a `Deserialize` type whose fields are the statement's column names), in the statement's order.
+    pub async fn query_all<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Vec<T>, DbError> {
+        let rows = self.inner.query_json(&statement::as_json_rows(sql), params).await?;
+        serde_json::from_slice(&rows).map_err(|error| DbError::Conversion(format!("decoding the rows: {error}")))
+    }
+
+    /// Like [`Db::query_all`] for a statement that yields at most one row.
+    pub async fn query_opt<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Option<T>, DbError> {
+        let mut rows = self.query_all(sql, params).await?;
+        match rows.len() {
+            0 | 1 => Ok(rows.pop()),
+            got => Err(DbError::RowCount { expected: "at most one", got }),
+        }
+    }
+
+    /// Like [`Db::query_all`] for a statement that yields exactly one row (an `INSERT ... RETURNING`, an
+    /// aggregate, a CTE ending in a `SELECT` of counts).
+    pub async fn query_one<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<T, DbError> {
+        let mut rows = self.query_all(sql, params).await?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            got => Err(DbError::RowCount { expected: "one", got }),
+        }
     }
 
     /// Runs a statement and returns the number of rows it affected.
@@ -285,7 +268,7 @@ impl Db {
 
     /// Checks the database answers (`SELECT 1`).
     pub async fn ping(&self) -> Result<(), DbError> {
-        self.query("SELECT 1::int4 AS one", &[]).await.map(|_| ())
+        self.query_one::<serde_json::Value>("SELECT 1::int4 AS one", &[]).await.map(|_| ())
     }
 }
 
@@ -297,5 +280,54 @@ impl Db {
             name: "db_url".to_owned(),
             reason: error.to_string(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Spin 4.0.2 sent for a duplicate email at register (`INSERT ... RETURNING`), as the component saw
+    /// it in `QueryError::Text`.
+    const SPIN_4_0_2_UNIQUE_VIOLATION: &str = r#"QueryFailed(DbError(DbError { as_text: "Error { kind: Db, cause: Some(DbError { severity: \"ERROR\", parsed_severity: Some(Error), code: SqlState(E23505), message: \"duplicate key value violates unique constraint \\\"users_email_key\\\"\", detail: Some(\"Key (email)=(a@example.com) already exists.\"), hint: None, position: None, where_: None, schema: Some(\"users\"), table: Some(\"users\"), column: None, datatype: None, constraint: Some(\"users_email_key\"), file: Some(\"nbtinsert.c\"), line: Some(666), routine: Some(\"_bt_check_unique\") }) }", severity: "ERROR", code: "23505", message: "duplicate key value violates unique constraint \"users_email_key\"", detail: Some("Key (email)=(a@example.com) already exists."), extras: [("schema", "users"), ("table", "users"), ("constraint", "users_email_key"), ("file", "nbtinsert.c"), ("line", "666"), ("routine", "_bt_check_unique")] }))"#;
+
+    #[test]
+    fn sqlstate_and_constraint_are_recovered_from_spins_error_text() {
+        let error = DbError::from_host_text(SPIN_4_0_2_UNIQUE_VIOLATION.to_owned());
+        assert_eq!(error.code(), Some("23505"));
+        assert_eq!(error.constraint(), Some("users_email_key"));
+    }
+
+    #[test]
+    fn a_foreign_key_violation_without_constraint_field_keeps_the_message_name() {
+        let text = r#"Error { kind: Db, cause: Some(DbError { severity: "ERROR", code: SqlState(E23503), message: "update or delete on table \"products\" violates foreign key constraint \"stock_reservation_lines_product_id_fkey\" on table \"stock_reservation_lines\"", constraint: None })"#;
+        let error = DbError::from_host_text(text.to_owned());
+        assert_eq!(error.code(), Some("23503"));
+        assert_eq!(error.constraint(), Some("stock_reservation_lines_product_id_fkey"));
+    }
+
+    #[test]
+    fn other_sqlstates_and_lost_connections_are_told_apart() {
+        let other = DbError::from_host_text(
+            r#"Error { kind: Db, cause: Some(DbError { code: SqlState(Other("P0A01")) })"#.into(),
+        );
+        assert_eq!(other.code(), Some("P0A01"));
+        let closed = DbError::from_host_text("Error { kind: Closed, cause: None }".into());
+        assert!(closed.is_unavailable());
+        let io = DbError::from_host_text("Error { kind: Io, cause: Some(Os { code: 104 }) }".into());
+        assert!(io.is_unavailable());
+        let unknown = DbError::from_host_text("something else".into());
+        assert_eq!(unknown.code(), Some(""));
+        assert!(!unknown.is_unavailable());
+    }
+
+    #[test]
+    fn a_server_message_names_its_constraint() {
+        let error = DbError::query(
+            "23505".into(),
+            None,
+            "duplicate key value violates unique constraint \"products_sku_key\"".into(),
+        );
+        assert_eq!(error.constraint(), Some("products_sku_key"));
     }
 }

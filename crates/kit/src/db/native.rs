@@ -1,15 +1,15 @@
 //! Native Postgres backend: a deadpool of tokio-postgres connections, every call under a timeout, and the
-//! same typing rules as Spin.
+//! same rules as Spin (strictly typed parameters, no statement that yields no row).
 
 use std::error::Error as StdError;
 use std::time::Duration;
 
 use bytes::BytesMut;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+use tokio_postgres::types::{to_sql_checked, FromSql, IsNull, ToSql, Type};
 use tokio_postgres::NoTls;
 
-use super::{DbError, Rows, Value};
+use super::{DbError, Value};
 
 #[derive(Clone)]
 pub(super) struct Db {
@@ -33,19 +33,25 @@ impl Db {
         Ok(Self { pool, timeout })
     }
 
-    pub(super) async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+    /// Runs a statement wrapped by [`super::statement::as_json_rows`] and returns its one `jsonb` cell. A
+    /// statement that yields no row is refused: on Spin 4.0.0–4.0.2 it would never return.
+    pub(super) async fn query_json(&self, sql: &str, params: &[Value]) -> Result<Vec<u8>, DbError> {
         let rows = self
             .bounded(async |client| {
                 let statement = client.prepare_cached(sql).await.map_err(query_error)?;
                 client.query(&statement, &as_params(params)).await.map_err(query_error)
             })
             .await?;
-        let columns: Vec<String> = match rows.first() {
-            Some(row) => row.columns().iter().map(|c| c.name().to_owned()).collect(),
-            None => Vec::new(),
+        let [row] = rows.as_slice() else {
+            return Err(DbError::Conversion(format!(
+                "the statement yielded {} rows; every statement must yield exactly one, since Spin 4.0.0–4.0.2 \
+                 never returns from one that yields none: {sql}",
+                rows.len()
+            )));
         };
-        let values = rows.iter().map(read_row).collect::<Result<Vec<_>, _>>()?;
-        Ok(Rows::new(columns, values))
+        let JsonbText(json) =
+            row.try_get(0).map_err(|error| DbError::Conversion(format!("the rows column is not jsonb: {error}")))?;
+        Ok(json)
     }
 
     pub(super) async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -102,42 +108,20 @@ fn query_error(error: tokio_postgres::Error) -> DbError {
     DbError::Conversion(error.to_string())
 }
 
-fn read_row(row: &tokio_postgres::Row) -> Result<Vec<Value>, DbError> {
-    row.columns()
-        .iter()
-        .enumerate()
-        .map(|(index, column)| {
-            let convert =
-                |error: tokio_postgres::Error| DbError::Conversion(format!("column `{}`: {error}", column.name()));
-            let ty = column.type_();
-            let value = if *ty == Type::BOOL {
-                row.try_get::<_, Option<bool>>(index).map_err(convert)?.map(Value::Bool)
-            } else if *ty == Type::INT4 {
-                row.try_get::<_, Option<i32>>(index).map_err(convert)?.map(Value::Int32)
-            } else if *ty == Type::INT8 {
-                row.try_get::<_, Option<i64>>(index).map_err(convert)?.map(Value::Int64)
-            } else if *ty == Type::FLOAT8 {
-                row.try_get::<_, Option<f64>>(index).map_err(convert)?.map(Value::Float64)
-            } else if [Type::TEXT, Type::VARCHAR, Type::BPCHAR, Type::NAME].contains(ty) {
-                row.try_get::<_, Option<String>>(index).map_err(convert)?.map(Value::Text)
-            } else if *ty == Type::UUID {
-                row.try_get::<_, Option<uuid::Uuid>>(index)
-                    .map_err(convert)?
-                    .map(|id| Value::Uuid(id.hyphenated().to_string()))
-            } else if *ty == Type::JSONB {
-                row.try_get::<_, Option<serde_json::Value>>(index).map_err(convert)?.map(Value::Jsonb)
-            } else if *ty == Type::BYTEA {
-                row.try_get::<_, Option<Vec<u8>>>(index).map_err(convert)?.map(Value::Bytes)
-            } else {
-                return Err(DbError::Conversion(format!(
-                    "column `{}` has type {ty}, which this port does not read the same on Spin; cast it \
-                     (timestamps to ::text or epoch milliseconds, numeric to ::int8)",
-                    column.name()
-                )));
-            };
-            Ok(value.unwrap_or(Value::Null))
-        })
-        .collect()
+/// A `jsonb` value as its JSON text (the binary format is a version byte, then the text).
+struct JsonbText(Vec<u8>);
+
+impl<'a> FromSql<'a> for JsonbText {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn StdError + Sync + Send>> {
+        match raw.split_first() {
+            Some((1, json)) => Ok(Self(json.to_vec())),
+            _ => Err("unsupported jsonb format version".into()),
+        }
+    }
+
+    fn accepts(ty: &Type) -> bool {
+        *ty == Type::JSONB
+    }
 }
 
 /// Binds only to the exact Postgres type of the value, like Spin's typed parameters.
@@ -172,4 +156,23 @@ impl ToSql for Value {
     }
 
     to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database_url() -> String {
+        std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_statement_that_yields_no_row_is_refused_as_it_would_hang_on_spin() {
+        let db = Db::connect(&database_url(), Duration::from_secs(5)).unwrap();
+        let error = db.query_json("SELECT '[]'::jsonb AS rows WHERE false", &[]).await.unwrap_err();
+        assert!(matches!(&error, DbError::Conversion(reason) if reason.contains("yielded 0 rows")), "{error:?}");
+        let wrapped = super::super::statement::as_json_rows("SELECT 1::int4 AS one WHERE false");
+        assert_eq!(db.query_json(&wrapped, &[]).await.unwrap(), b"[]");
+    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use spin_sdk::pg4::{Connection, DbValue, ParameterValue, PgError, QueryError};
 
-use super::{DbError, Rows, Value};
+use super::{DbError, Value};
 
 #[derive(Clone)]
 pub(super) struct Db {
@@ -28,16 +28,15 @@ impl Db {
         Ok(self.connection.get_or_init(|| connection))
     }
 
-    pub(super) async fn query(&self, sql: &str, params: &[Value]) -> Result<Rows, DbError> {
+    /// Runs a statement wrapped by [`super::statement::as_json_rows`] (it yields one row, so it returns on
+    /// Spin 4.0.0–4.0.2) and returns its one `jsonb` cell.
+    pub(super) async fn query_json(&self, sql: &str, params: &[Value]) -> Result<Vec<u8>, DbError> {
         let params = params.iter().map(to_param).collect::<Vec<_>>();
         let set = self.connection()?.query(sql, &params).map_err(map_error)?;
-        let columns = set.columns.iter().map(|column| column.name.clone()).collect();
-        let rows = set
-            .rows
-            .iter()
-            .map(|row| row.iter().map(from_db_value).collect::<Result<Vec<_>, _>>())
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Rows::new(columns, rows))
+        match set.rows.into_iter().next().and_then(|row| row.into_iter().next()) {
+            Some(DbValue::Jsonb(json)) => Ok(json),
+            other => Err(DbError::Conversion(format!("expected one jsonb cell, got {other:?}"))),
+        }
     }
 
     pub(super) async fn execute(&self, sql: &str, params: &[Value]) -> Result<u64, DbError> {
@@ -60,27 +59,6 @@ fn to_param(value: &Value) -> ParameterValue {
     }
 }
 
-fn from_db_value(value: &DbValue) -> Result<Value, DbError> {
-    Ok(match value {
-        DbValue::DbNull => Value::Null,
-        DbValue::Boolean(v) => Value::Bool(*v),
-        DbValue::Int32(v) => Value::Int32(*v),
-        DbValue::Int64(v) => Value::Int64(*v),
-        DbValue::Floating64(v) => Value::Float64(*v),
-        DbValue::Str(v) => Value::Text(v.clone()),
-        DbValue::Uuid(v) => Value::Uuid(v.clone()),
-        DbValue::Jsonb(v) => {
-            Value::Jsonb(serde_json::from_slice(v).map_err(|error| DbError::Conversion(error.to_string()))?)
-        }
-        DbValue::Binary(v) => Value::Bytes(v.clone()),
-        other => {
-            return Err(DbError::Conversion(format!(
-                "unsupported column value {other:?}; cast it (timestamps to ::text, numeric to ::int8)"
-            )))
-        }
-    })
-}
-
 fn map_error(error: PgError) -> DbError {
     match error {
         PgError::ConnectionFailed(message) => DbError::Unavailable(message),
@@ -88,7 +66,7 @@ fn map_error(error: PgError) -> DbError {
             let constraint = db.extras.iter().find(|(key, _)| key == "constraint").map(|(_, value)| value.clone());
             DbError::query(db.code, constraint, db.message)
         }
-        PgError::QueryFailed(QueryError::Text(message)) => DbError::query(String::new(), None, message),
+        PgError::QueryFailed(QueryError::Text(message)) => DbError::from_host_text(message),
         PgError::BadParameter(message) | PgError::ValueConversionFailed(message) => DbError::Conversion(message),
         PgError::Other(message) => DbError::Unavailable(message),
     }
