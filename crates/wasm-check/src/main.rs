@@ -1,13 +1,14 @@
 //! # wasm-check — will these components run on Spin?
 //!
 //! For every component `source` in `spin.toml` (or the files given), it:
-//! 1. compiles the component with wasmtime 47, the engine Spin 4.0.2 embeds, so a component that engine
+//! 1. compiles the component with wasmtime 44, the engine Spin 4.0.2 pins, so a component that engine
 //!    cannot compile fails here rather than at `spin up`;
 //! 2. checks each import is an interface the Spin 4.0 host provides ([`SPIN_PROVIDED`]): WASI 0.2.0–0.2.12,
 //!    `fermyon:spin/*@2.0.0`, `spin:postgres/postgres@3.0.0|4.0.0`, `spin:sqlite`, `wasi:keyvalue`,
-//!    `wasi:config` — or one that a dependency declared for that component in spin.toml really exports;
-//!    anything else (a WASI 0.3 import, a stray custom interface) fails;
-//! 3. links it the way Spin does for WASI: wasmtime-wasi 47's WASI 0.2 and wasi-http implementations, so
+//!    `wasi:config` — or one that a dependency declared for that component in spin.toml really exports,
+//!    with the declarations resolved as `spin up` resolves them (one entry per package, see
+//!    [`manifest_targets`]); anything else (a WASI 0.3 import, a stray custom interface) fails;
+//! 3. links it the way Spin does for WASI: wasmtime-wasi 44's WASI 0.2 and wasi-http implementations, so
 //!    every WASI import is type-checked against the real host (Spin's own interfaces are stubbed: their names
 //!    were checked in step 2);
 //! 4. checks it exports `wasi:http/incoming-handler@0.2.x`, which Spin's HTTP trigger calls — or, for a
@@ -80,7 +81,9 @@ const SPIN_PROVIDED: &[(&str, &[&str])] = &[
     ("wasi:keyvalue/", &["0.2.0-draft2"]),
     ("wasi:config/store", &["0.2.0-draft-2024-09-27"]),
 ];
-/// WASI 0.2 releases up to the one wasmtime-wasi 47 implements (0.2.12); Rust's std imports the newest.
+/// WASI 0.2 releases a component may import. wasmtime-wasi 44 implements 0.2.6 and its linker satisfies any
+/// 0.2.x import with it (semver-compatible matching); Rust's std imports 0.2.12, and step 3 checks that every
+/// function such an import names exists in 0.2.6.
 const WASI_0_2: &[&str] = &[
     "0.2.0", "0.2.1", "0.2.2", "0.2.3", "0.2.4", "0.2.5", "0.2.6", "0.2.7", "0.2.8", "0.2.9", "0.2.10", "0.2.11",
     "0.2.12",
@@ -190,37 +193,112 @@ fn spin_like_host() -> anyhow::Result<(Engine, Linker<Host>)> {
     Ok((engine, linker))
 }
 
-/// The manifest's components, each with the imports its `dependencies` satisfy: an import is satisfied
-/// when a dependency is declared under its name (with or without version) and that dependency's component
-/// really exports it.
+/// The manifest's components, each with the imports its `dependencies` satisfy, resolved as Spin 4.0.2's
+/// composition does (`spin-compose`): every entry registers its package in one graph (so two entries of one
+/// package are refused), an entry matches the imports of its package (and of its interface and version when
+/// it names them), every entry must match an import, no import may match two entries, and the dependency
+/// must export each import it matched.
 fn manifest_targets(engine: &Engine, path: &Path) -> anyhow::Result<Vec<Target>> {
     let text = std::fs::read_to_string(path).with_context(|| format!("read {}", path.display()))?;
     let manifest: Manifest = toml::from_str(&text).context("parse the manifest")?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut targets = Vec::new();
     for (id, component) in &manifest.component {
-        let mut from_dependencies = Vec::new();
-        for (name, dependency) in &component.dependencies {
-            let file = dependency
-                .path
-                .as_ref()
-                .with_context(|| format!("component `{id}`: dependency `{name}` is not a local path"))?;
-            let bytes = std::fs::read(base.join(file)).with_context(|| format!("read dependency {file}"))?;
-            let dependency_component = Component::from_binary(engine, &bytes).map_err(anyhow::Error::from)?;
-            let exported = dependency_component
-                .component_type()
-                .exports(engine)
-                .map(|(export, _)| export.to_owned())
-                .filter(|export| export == name || export.split_once('@').is_some_and(|(bare, _)| bare == name))
-                .collect::<Vec<_>>();
-            if exported.is_empty() {
-                bail!("component `{id}`: dependency {file} does not export `{name}`");
-            }
-            from_dependencies.extend(exported);
-        }
-        targets.push(Target { file: base.join(&component.source), role: Role::HttpComponent, from_dependencies });
+        let file = base.join(&component.source);
+        let from_dependencies = if component.dependencies.is_empty() {
+            Vec::new()
+        } else {
+            let bytes = std::fs::read(&file).with_context(|| format!("read {}", file.display()))?;
+            let importer = Component::from_binary(engine, &bytes).map_err(anyhow::Error::from)?;
+            let imports: Vec<String> =
+                importer.component_type().imports(engine).map(|(name, _)| name.to_owned()).collect();
+            resolve_dependencies(engine, base, id, &component.dependencies, &imports)?
+        };
+        targets.push(Target { file, role: Role::HttpComponent, from_dependencies });
     }
     Ok(targets)
+}
+
+/// The imports of component `id` that its `dependencies` satisfy, or why Spin would refuse them.
+fn resolve_dependencies(
+    engine: &Engine,
+    base: &Path,
+    id: &str,
+    dependencies: &std::collections::BTreeMap<String, ManifestDependency>,
+    imports: &[String],
+) -> anyhow::Result<Vec<String>> {
+    let mut packages = std::collections::BTreeSet::new();
+    let mut satisfied: Vec<String> = Vec::new();
+    for (name, dependency) in dependencies {
+        let wanted = DependencyName::parse(name)
+            .with_context(|| format!("component `{id}`: `{name}` is not a dependency name Spin accepts"))?;
+        if !packages.insert(wanted.package.clone()) {
+            bail!(
+                "component `{id}`: package {} has already been registered in the graph (spin up refuses one \
+                 dependency entry per interface of a package: declare \"{}@<version>\" once)",
+                wanted.package,
+                wanted.package
+            );
+        }
+        let matched: Vec<&String> = imports.iter().filter(|import| wanted.matches(import)).collect();
+        if matched.is_empty() {
+            bail!("component `{id}`: dependency `{name}` matches none of its imports");
+        }
+        let file = dependency
+            .path
+            .as_ref()
+            .with_context(|| format!("component `{id}`: dependency `{name}` is not a local path"))?;
+        let bytes = std::fs::read(base.join(file)).with_context(|| format!("read dependency {file}"))?;
+        let provider = Component::from_binary(engine, &bytes).map_err(anyhow::Error::from)?;
+        let exports: Vec<String> =
+            provider.component_type().exports(engine).map(|(export, _)| export.to_owned()).collect();
+        for import in matched {
+            if satisfied.contains(import) {
+                bail!("component `{id}`: import `{import}` matches more than one dependency");
+            }
+            if !exports.contains(import) {
+                bail!("component `{id}`: dependency {file} does not export `{import}`");
+            }
+            satisfied.push(import.clone());
+        }
+    }
+    Ok(satisfied)
+}
+
+/// A dependency name of a spin.toml `[component.<id>.dependencies]` table: `ns:pkg[/interface][@version]`.
+#[derive(Debug, PartialEq, Eq)]
+struct DependencyName {
+    package: String,
+    interface: Option<String>,
+    version: Option<String>,
+}
+
+impl DependencyName {
+    fn parse(name: &str) -> Option<Self> {
+        let (path, version) = match name.split_once('@') {
+            Some((path, version)) => (path, Some(version.to_owned())),
+            None => (name, None),
+        };
+        let (package, interface) = match path.split_once('/') {
+            Some((package, interface)) => (package, Some(interface.to_owned())),
+            None => (path, None),
+        };
+        package.contains(':').then(|| Self { package: package.to_owned(), interface, version })
+    }
+
+    /// Whether the import `ns:pkg/interface@version` is one this entry satisfies.
+    fn matches(&self, import: &str) -> bool {
+        let (path, version) = match import.split_once('@') {
+            Some((path, version)) => (path, Some(version)),
+            None => (import, None),
+        };
+        let Some((package, interface)) = path.split_once('/') else {
+            return false;
+        };
+        package == self.package
+            && self.interface.as_deref().is_none_or(|wanted| wanted == interface)
+            && self.version.as_deref().is_none_or(|wanted| Some(wanted) == version)
+    }
 }
 
 /// Compiles `file` and checks its imports and exports; returns the number of imports.
@@ -237,7 +315,7 @@ fn check_bytes(
     from_dependencies: &[String],
 ) -> anyhow::Result<usize> {
     let component =
-        Component::from_binary(engine, bytes).map_err(anyhow::Error::from).context("wasmtime 47 cannot compile it")?;
+        Component::from_binary(engine, bytes).map_err(anyhow::Error::from).context("wasmtime 44 cannot compile it")?;
     let ty = component.component_type();
     let imports: Vec<String> = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
     let unknown: Vec<&String> =
@@ -250,10 +328,10 @@ fn check_bytes(
     linker
         .instantiate_pre(&component)
         .map_err(anyhow::Error::from)
-        .context("its WASI imports do not link against wasmtime-wasi 47")?;
+        .context("its WASI imports do not link against wasmtime-wasi 44")?;
     let exported: Vec<String> = ty
         .exports(engine)
-        .filter(|(_, item)| matches!(item.ty, ComponentItem::ComponentInstance(_)))
+        .filter(|(_, item)| matches!(item, ComponentItem::ComponentInstance(_)))
         .map(|(name, _)| name.to_owned())
         .collect();
     match role {
@@ -290,12 +368,12 @@ fn stub_spin_interfaces(engine: &Engine, linker: &mut Linker<Host>, component: &
         if WASMTIME_WASI.iter().any(|prefix| name.starts_with(prefix)) {
             continue;
         }
-        let ComponentItem::ComponentInstance(instance) = item.ty else {
+        let ComponentItem::ComponentInstance(instance) = item else {
             bail!("import `{name}` is not an interface");
         };
         let mut stub = linker.instance(name).map_err(anyhow::Error::from)?;
         for (export, item) in instance.exports(engine) {
-            match item.ty {
+            match item {
                 ComponentItem::ComponentFunc(_) => stub
                     .func_new(export, |_, _, _, _| Err(wasmtime::Error::msg("stub of a Spin interface")))
                     .map_err(anyhow::Error::from)?,
@@ -385,6 +463,81 @@ mod tests {
         assert_eq!(check_bytes(&engine, &linker, &bytes, Role::HttpComponent, &provided).unwrap(), 1);
         let other = ["pycommerce:bridge/accounts@0.1.0".to_owned()];
         assert!(check_bytes(&engine, &linker, &bytes, Role::HttpComponent, &other).is_err());
+    }
+
+    /// Writes `files` into a directory of this process named `case` and returns it.
+    fn scratch(case: &str, files: &[(&str, Vec<u8>)]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("wasm-check-{}-{case}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, bytes) in files {
+            std::fs::write(dir.join(name), bytes).unwrap();
+        }
+        dir
+    }
+
+    fn bridge_client() -> Vec<u8> {
+        let exports = r#"(instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c))
+                          (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))"#;
+        wat::parse_str(format!("(component {exports})")).unwrap()
+    }
+
+    fn orders() -> Vec<u8> {
+        component(
+            r#"(import "pycommerce:bridge/catalog@0.1.0" (instance))
+               (import "pycommerce:bridge/accounts@0.1.0" (instance))"#,
+            true,
+        )
+    }
+
+    /// The targets of a manifest whose `orders` component (importing two bridge interfaces) declares
+    /// `dependencies` on a client exporting both.
+    fn targets_of(case: &str, dependencies: &str) -> anyhow::Result<Vec<Target>> {
+        let dir = scratch(case, &[("orders.wasm", orders()), ("client.wasm", bridge_client())]);
+        let manifest =
+            format!("[component.orders]\nsource = \"orders.wasm\"\n[component.orders.dependencies]\n{dependencies}\n");
+        std::fs::write(dir.join("spin.toml"), manifest).unwrap();
+        let (engine, _) = spin_like_host().unwrap();
+        manifest_targets(&engine, &dir.join("spin.toml"))
+    }
+
+    #[test]
+    fn one_package_level_dependency_satisfies_every_interface_of_the_package() {
+        let targets = targets_of("package", r#""pycommerce:bridge@0.1.0" = { path = "client.wasm" }"#).unwrap();
+        assert_eq!(
+            targets[0].from_dependencies,
+            ["pycommerce:bridge/catalog@0.1.0".to_owned(), "pycommerce:bridge/accounts@0.1.0".to_owned()]
+        );
+    }
+
+    #[test]
+    fn one_entry_per_interface_of_a_package_is_refused_as_spin_up_does() {
+        let error = targets_of(
+            "per-interface",
+            r#""pycommerce:bridge/catalog" = { path = "client.wasm" }
+               "pycommerce:bridge/accounts" = { path = "client.wasm" }"#,
+        )
+        .unwrap_err();
+        assert!(format!("{error:#}").contains("already been registered in the graph"), "{error:#}");
+    }
+
+    #[test]
+    fn a_dependency_that_matches_no_import_or_lacks_the_export_is_refused() {
+        let error = targets_of("other-package", r#""pycommerce:other@0.1.0" = { path = "client.wasm" }"#).unwrap_err();
+        assert!(format!("{error:#}").contains("matches none of its imports"), "{error:#}");
+        let error = targets_of("other-version", r#""pycommerce:bridge@0.2.0" = { path = "client.wasm" }"#).unwrap_err();
+        assert!(format!("{error:#}").contains("matches none"), "{error:#}");
+    }
+
+    #[test]
+    fn dependency_names_match_like_spin_compose() {
+        let package = DependencyName::parse("pycommerce:bridge@0.1.0").unwrap();
+        assert!(package.matches("pycommerce:bridge/catalog@0.1.0"));
+        assert!(!package.matches("pycommerce:bridge/catalog@0.1.1"));
+        assert!(!package.matches("pycommerce:bridgework/catalog@0.1.0"));
+        let interface = DependencyName::parse("pycommerce:bridge/events").unwrap();
+        assert!(interface.matches("pycommerce:bridge/events@0.1.0"));
+        assert!(!interface.matches("pycommerce:bridge/catalog@0.1.0"));
+        assert_eq!(DependencyName::parse("plain-name"), None);
     }
 
     #[test]
