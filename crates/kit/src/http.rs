@@ -75,7 +75,8 @@ pub fn is_json_content_type(headers: &HeaderMap) -> bool {
 /// Parses a JSON request body into `T`.
 ///
 /// - not JSON content type → 415
-/// - empty body, syntax error, trailing data, too deep → 400
+/// - empty body, syntax error, trailing data, too deep, a NUL character (`\u0000`, which no Postgres text
+///   column can hold) → 400
 /// - wrong type, missing or unknown field (use `#[serde(deny_unknown_fields)]` on write DTOs) → 422 with the
 ///   JSON path of the offending field
 pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
@@ -92,6 +93,11 @@ pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> 
 pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(Problem::bad_request("the request body is empty; a JSON document is expected"));
+    }
+    if has_escaped_nul(body) {
+        return Err(Problem::bad_request(
+            "the request body contains a NUL character (\\u0000), which text cannot hold",
+        ));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -134,10 +140,23 @@ fn check_query_encoding(query: &str) -> Result<(), Problem> {
     if malformed {
         return Err(Problem::bad_request("the query string has a malformed percent-escape"));
     }
-    if percent_encoding::percent_decode_str(query).decode_utf8().is_err() {
-        return Err(Problem::bad_request("the query string is not valid UTF-8"));
+    match percent_encoding::percent_decode_str(query).decode_utf8() {
+        Err(_) => Err(Problem::bad_request("the query string is not valid UTF-8")),
+        // Postgres text cannot hold NUL: refuse it here rather than let the database refuse it (a 500).
+        Ok(decoded) if decoded.contains('\0') => {
+            Err(Problem::bad_request("the query string contains a NUL character, which text cannot hold"))
+        }
+        Ok(_) => Ok(()),
     }
-    Ok(())
+}
+
+/// Whether a JSON text holds the escape `\u0000` (a raw NUL is not valid JSON, so this is the only way a
+/// string can carry one): a backslash run of odd length before `u0000` is an escape, an even one is literal
+/// backslashes followed by the text `u0000`.
+fn has_escaped_nul(body: &[u8]) -> bool {
+    body.windows(5).enumerate().any(|(at, window)| {
+        window == b"u0000" && body[..at].iter().rev().take_while(|&&byte| byte == b'\\').count() % 2 == 1
+    })
 }
 
 /// serde_json appends "at line X column Y"; clients get the message without it (the path says where).
@@ -195,6 +214,19 @@ mod tests {
         let problem = parse_json::<NewThing>(&json_request(r#"{"name":"a","quantity":-1}"#)).unwrap_err();
         assert_eq!(problem.errors[0].field, "quantity");
         assert!(!problem.errors[0].message.contains("line"));
+    }
+
+    #[test]
+    fn a_nul_character_is_400_in_a_body_or_a_query() {
+        assert_eq!(status_of(r#"{"name":"a\u0000b","quantity":1}"#), 400);
+        assert_eq!(status_of(r#"{"name":"a\\\u0000","quantity":1}"#), 400);
+        // Escaped backslashes followed by the text u0000 are no NUL.
+        assert!(parse_json::<NewThing>(&json_request(r#"{"name":"a\\u0000","quantity":1}"#)).is_ok());
+        assert!(parse_json::<NewThing>(&json_request(r#"{"name":"u0000","quantity":1}"#)).is_ok());
+        let request = |uri: &str| http::Request::builder().uri(uri).body(Bytes::new()).unwrap();
+        let problem = parse_query::<serde_json::Value>(&request("/users?email=%00%13HC&limit=1")).unwrap_err();
+        assert_eq!(problem.status, 400);
+        assert!(parse_query::<std::collections::HashMap<String, String>>(&request("/x?q=%01")).is_ok());
     }
 
     #[test]
