@@ -66,7 +66,10 @@ fn map_error(error: PgError) -> DbError {
             let constraint = db.extras.iter().find(|(key, _)| key == "constraint").map(|(_, value)| value.clone());
             DbError::query(db.code, constraint, db.message)
         }
-        PgError::QueryFailed(QueryError::Text(message)) => DbError::from_host_text(message),
+        PgError::QueryFailed(QueryError::Text(message)) => {
+            tracing::debug!(%message, "database error passed on as text; reading its SQLSTATE back");
+            DbError::from_host_text(message)
+        }
         PgError::BadParameter(message) | PgError::ValueConversionFailed(message) => DbError::Conversion(message),
         PgError::Other(message) => DbError::Unavailable(message),
     }
