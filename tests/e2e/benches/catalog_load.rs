@@ -32,8 +32,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 }
 
 async fn seed(app: &App) -> anyhow::Result<()> {
-    let url = app.database_url().ok_or_else(|| anyhow::anyhow!("the benchmark starts its own system"))?;
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    let (client, connection) = tokio_postgres::connect(app.database_url(), tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     e2e::seed_catalog(&client).await?;
     client.batch_execute("ANALYZE catalog.products").await?;
@@ -77,9 +76,8 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 async fn run(label: &str, overrides: &[(&str, &str)], total: usize, clients: usize) -> anyhow::Result<()> {
-    let app = e2e::spawn_local_app_with(overrides)
-        .await
-        .ok_or_else(|| anyhow::anyhow!("unset PYCOMMERCE_BASE_URL: the benchmark starts its own systems"))?;
+    anyhow::ensure!(!e2e::is_external(), "unset PYCOMMERCE_BASE_URL: the benchmark starts its own systems");
+    let app = e2e::spawn_local_app_with(overrides).await;
     seed(&app).await?;
     // Warm-up: one pass of every query (fills the cache when it is on; warms connections either way).
     load(&app, QUERIES.len(), 1).await?;

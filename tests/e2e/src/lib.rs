@@ -7,18 +7,29 @@
 //!   sign their own tokens then need the private key the system trusts: `PYCOMMERCE_JWT_PRIVATE_KEY_FILE`,
 //!   by default `.dev/keys/jwt_private.pem` as written by `scripts/run`.
 //!
+//! Tests that need a system they start themselves — their own settings ([`spawn_local_app_with`]), database
+//! ([`App::database_url`]), service key ([`App::service_token`]), Kafka topics or broker
+//! ([`spawn_local_app_with_events_on`]) — live in a module named `local` in their area's file. Against an
+//! external system those helpers panic rather than let a test pass without checking anything; run the suite
+//! there with `--profile external` (`.config/nextest.toml`), which filters the `local` tests out, so nextest
+//! counts them as skipped. A test outside `local` may still check more on a system it started (rows in its
+//! own database, cache counters): such parts sit under `if app.is_local()` and say so.
+//!
 //! A spawned system also gets its own Redis key prefix for the catalog cache (`cache_prefix`), removed with
 //! its keys when the [`App`] is dropped: test databases all start at the same catalog version, so a shared
 //! prefix would let one test read another's cached listings.
 //!
 //! [`spawn_app_with_events`] also runs the bridge's outbox relay and analytics consumer against the Kafka
 //! broker at `PYCOMMERCE_TEST_KAFKA_BROKERS` (default `127.0.0.1:9092`, Tansu in CI), with topic names
-//! prefixed by the test's database name so tests sharing the broker never see each other's events.
+//! prefixed by the test's database name so tests sharing the broker never see each other's events. Against
+//! an external system it expects that system's own relay and consumer to run (`scripts/run` starts them).
 //!
 //! Environment: `PYCOMMERCE_TEST_DATABASE_URL` (admin URL for creating test databases, default
 //! `postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable`), `PYCOMMERCE_TEST_REDIS_URL` (default
-//! `redis://127.0.0.1:6379`), `PYCOMMERCE_JWT_ISSUER`,
-//! `PYCOMMERCE_JWT_AUDIENCE` (external mode, defaults as in spin.toml).
+//! `redis://127.0.0.1:6379`); in external mode `PYCOMMERCE_JWT_ISSUER` and `PYCOMMERCE_JWT_AUDIENCE`
+//! (defaults as in spin.toml) and `PYCOMMERCE_TEST_CORS_ORIGIN`, an origin the system allows (default: the
+//! first of spin.toml's default `cors_allowed_origins`; empty when it allows none), see
+//! [`App::cors_allowed_origin`].
 
 pub mod bench;
 pub mod browser;
@@ -37,6 +48,18 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 pub const ISSUER: &str = "pycommerce";
 /// Audience the spawned system expects (the spin.toml default).
 pub const AUDIENCE: &str = "pycommerce-api";
+/// The one origin a spawned system's CORS allow-list holds.
+pub const SPAWNED_CORS_ORIGIN: &str = "https://shop.example.com";
+
+/// Why a helper refused to work against an external system.
+const NEEDS_LOCAL: &str = "this test needs a system it starts itself (its own settings, database, service key or \
+     Kafka topics), but PYCOMMERCE_BASE_URL is set: run the suite against an external system with \
+     `cargo nextest run -p e2e --profile external`, which filters out the tests in `local` modules";
+
+/// Whether the suite runs against an external system (`PYCOMMERCE_BASE_URL` is set).
+pub fn is_external() -> bool {
+    std::env::var_os("PYCOMMERCE_BASE_URL").is_some()
+}
 
 /// A running system under test and a client for it.
 pub struct App {
@@ -69,16 +92,16 @@ struct Spawned {
 
 /// Starts (or connects to) the system under test.
 pub async fn spawn_app() -> App {
-    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
+    if is_external() {
         return external_app();
     }
     spawn_devhost(&[], None).await.expect("start devhost for the test")
 }
 
 /// Like [`spawn_app`], with the outbox relay and the analytics consumer running, so orders reach Kafka
-/// and the analytics reports.
+/// and the analytics reports (an external system runs its own).
 pub async fn spawn_app_with_events() -> App {
-    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
+    if is_external() {
         return external_app();
     }
     let mut app = spawn_devhost(&[], Some(test_kafka_brokers())).await.expect("start devhost with events for the test");
@@ -87,13 +110,10 @@ pub async fn spawn_app_with_events() -> App {
 }
 
 /// A local system whose outbox relay publishes to the broker at `brokers` (e.g. a private one the test
-/// stops); its analytics consumer waits for [`App::start_consumer`]. `None` against an external system.
-pub async fn spawn_local_app_with_events_on(brokers: &str) -> Option<App> {
-    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
-        eprintln!("skipped: this test needs a system it starts itself (PYCOMMERCE_BASE_URL is set)");
-        return None;
-    }
-    Some(spawn_devhost(&[], Some(brokers.to_owned())).await.expect("start devhost with events for the test"))
+/// stops); its analytics consumer waits for [`App::start_consumer`]. Panics against an external system.
+pub async fn spawn_local_app_with_events_on(brokers: &str) -> App {
+    assert!(!is_external(), "{NEEDS_LOCAL}");
+    spawn_devhost(&[], Some(brokers.to_owned())).await.expect("start devhost with events for the test")
 }
 
 /// The Kafka broker the event tests use.
@@ -101,14 +121,11 @@ pub fn test_kafka_brokers() -> String {
     std::env::var("PYCOMMERCE_TEST_KAFKA_BROKERS").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
 }
 
-/// Starts a local system with some variables overridden (e.g. a database that is down). Returns `None`
-/// against an external system, whose settings a test cannot change; such tests then check nothing and say so.
-pub async fn spawn_local_app_with(overrides: &[(&str, &str)]) -> Option<App> {
-    if std::env::var("PYCOMMERCE_BASE_URL").is_ok() {
-        eprintln!("skipped: this test needs a system it starts itself (PYCOMMERCE_BASE_URL is set)");
-        return None;
-    }
-    Some(spawn_devhost(overrides, None).await.expect("start devhost for the test"))
+/// Starts a local system with some variables overridden (e.g. a database that is down), or with none for
+/// a database of its own. Panics against an external system, whose settings a test cannot change.
+pub async fn spawn_local_app_with(overrides: &[(&str, &str)]) -> App {
+    assert!(!is_external(), "{NEEDS_LOCAL}");
+    spawn_devhost(overrides, None).await.expect("start devhost for the test")
 }
 
 fn client() -> reqwest::Client {
@@ -175,7 +192,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
         ("redis_key_prefix".to_owned(), cache_prefix.clone()),
         ("jwt_issuer".to_owned(), ISSUER.to_owned()),
         ("jwt_audience".to_owned(), AUDIENCE.to_owned()),
-        ("cors_allowed_origins".to_owned(), "https://shop.example.com".to_owned()),
+        ("cors_allowed_origins".to_owned(), SPAWNED_CORS_ORIGIN.to_owned()),
         ("log_level".to_owned(), "warn".to_owned()),
     ]);
     let bridge = bridge::server::start(bridge::server::Settings {
@@ -237,6 +254,21 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
             database_url,
             cache_prefix,
         }),
+    })
+}
+
+/// The origins spin.toml's gateway allows by default (its `cors_allowed_origins` default), in order.
+fn default_cors_origins() -> Vec<String> {
+    let path = workspace_root().join("spin.toml");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("read {}: {error}", path.display()));
+    // Only the default matters: every other variable (required ones included) is given a placeholder.
+    let manifest = devhost::manifest::App::parse(&text, &HashMap::new(), |name| {
+        (name != "cors_allowed_origins").then(String::new)
+    })
+    .unwrap_or_else(|error| panic!("parse {}: {error}", path.display()));
+    let origins = manifest.variables.get("gateway").and_then(|gateway| gateway.get("cors_allowed_origins"));
+    origins.map_or_else(Vec::new, |origins| {
+        origins.split(',').map(str::trim).filter(|origin| !origin.is_empty()).map(str::to_owned).collect()
     })
 }
 
@@ -343,19 +375,30 @@ impl RawResponse {
 }
 
 impl App {
-    /// The URL of the system's own database, when this test started it (`None` against an external system).
-    pub fn database_url(&self) -> Option<&str> {
-        self.spawned.as_ref().map(|spawned| spawned.database_url.as_str())
+    /// Whether this test started the system (`false` against an external one).
+    pub fn is_local(&self) -> bool {
+        self.spawned.is_some()
     }
 
-    /// The Redis key prefix of the catalog cache, when this test started the system.
-    pub fn cache_prefix(&self) -> Option<&str> {
-        self.spawned.as_ref().map(|spawned| spawned.cache_prefix.as_str())
+    /// The system this test started; panics against an external one.
+    fn spawned(&self) -> &Spawned {
+        self.spawned.as_ref().expect(NEEDS_LOCAL)
+    }
+
+    /// The URL of the system's own database (a spawned system only; panics otherwise).
+    pub fn database_url(&self) -> &str {
+        &self.spawned().database_url
+    }
+
+    /// The Redis key prefix of the catalog cache (a spawned system only; panics otherwise).
+    pub fn cache_prefix(&self) -> &str {
+        &self.spawned().cache_prefix
     }
 
     /// Starts the analytics consumer of a system spawned with events (once; later calls do nothing).
+    /// Panics against an external system.
     pub fn start_consumer(&mut self) -> anyhow::Result<()> {
-        let Some(spawned) = self.spawned.as_mut() else { return Ok(()) };
+        let spawned = self.spawned.as_mut().expect(NEEDS_LOCAL);
         let Some(settings) = spawned.consumer_settings.clone() else { return Ok(()) };
         if spawned.consumer.is_none() {
             let metrics = std::sync::Arc::new(bridge::metrics::Metrics::new());
@@ -365,18 +408,31 @@ impl App {
         Ok(())
     }
 
-    /// The prefix of this system's Kafka topics, when this test started it.
-    pub fn topic_prefix(&self) -> Option<&str> {
-        self.spawned.as_ref().map(|spawned| spawned.topic_prefix.as_str())
+    /// The prefix of this system's Kafka topics (a spawned system only; panics otherwise).
+    pub fn topic_prefix(&self) -> &str {
+        &self.spawned().topic_prefix
     }
 
-    /// A `service` token signed with the service key the system trusts (a spawned system only): what the
-    /// bridge's consumer sends to the analytics ingest.
-    pub fn service_token(&self) -> Option<String> {
-        let signer = self.service_signer.as_ref()?;
+    /// A `service` token signed with the service key the system trusts: what the bridge's consumer sends to
+    /// the analytics ingest. A spawned system only (its key is the test's); panics otherwise.
+    pub fn service_token(&self) -> String {
+        let signer = self.service_signer.as_ref().expect(NEEDS_LOCAL);
         let mut claims = self.claims(Role::Service);
         claims.sub = bridge::consumer::service_subject();
-        signer.sign(&claims).ok()
+        signer.sign(&claims).expect("sign service token")
+    }
+
+    /// An origin the system's CORS allow-list holds, or `None` when it allows none: [`SPAWNED_CORS_ORIGIN`]
+    /// for a spawned system; for an external one `PYCOMMERCE_TEST_CORS_ORIGIN` (empty for none), by default
+    /// the first origin of spin.toml's default `cors_allowed_origins` (what the default settings allow).
+    pub fn cors_allowed_origin(&self) -> Option<String> {
+        if self.is_local() {
+            return Some(SPAWNED_CORS_ORIGIN.to_owned());
+        }
+        let origin = std::env::var("PYCOMMERCE_TEST_CORS_ORIGIN")
+            .unwrap_or_else(|_| default_cors_origins().into_iter().next().unwrap_or_default());
+        let origin = origin.trim();
+        (!origin.is_empty()).then(|| origin.to_owned())
     }
 
     /// `base_url + path`.

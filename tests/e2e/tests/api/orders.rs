@@ -1,18 +1,23 @@
 //! Orders through the gateway: placing (stock reserved through the bridge, prices from the catalog),
 //! idempotency, bounded input, who sees which order, cancellation, oversell under concurrency, and a
-//! bridge that is down. The outbox rows are checked in the test's own database.
+//! bridge that is down. The outbox rows are checked in the test's own database when it started the system.
 
-use e2e::{assert_problem, spawn_app, spawn_local_app_with, App};
+use e2e::{assert_problem, spawn_app, App};
 use kit::identity::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A product on sale, created by an admin through the API; its id.
+/// A product on sale in EUR, created by an admin through the API; its id.
 pub(crate) async fn product(app: &App, price_cents: i64, stock: i32) -> String {
+    product_in(app, "EUR", price_cents, stock).await
+}
+
+/// A product on sale in `currency`, created by an admin through the API; its id.
+pub(crate) async fn product_in(app: &App, currency: &str, price_cents: i64, stock: i32) -> String {
     let sku = format!("SKU-{}", uuid::Uuid::new_v4().simple().to_string()[..10].to_uppercase());
-    let body = json!({ "sku": sku, "name": "Espresso cup", "price": { "cents": price_cents, "currency": "EUR" }, "stock": stock });
+    let body = json!({ "sku": sku, "name": "Espresso cup", "price": { "cents": price_cents, "currency": currency }, "stock": stock });
     let response =
         app.request(Method::POST, "/products").bearer_auth(app.token(Role::Admin)).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 201);
@@ -39,9 +44,9 @@ pub(crate) async fn place(app: &App, token: &str, body: &Value, key: Option<&str
     request.send().await.unwrap()
 }
 
+/// The count `query` returns from the database of a system this test started.
 async fn sql_count(app: &App, query: &str) -> i64 {
-    let url = app.database_url().expect("a database of our own");
-    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.unwrap();
+    let (client, connection) = tokio_postgres::connect(app.database_url(), tokio_postgres::NoTls).await.unwrap();
     tokio::spawn(connection);
     client.query_one(query, &[]).await.unwrap().get(0)
 }
@@ -70,7 +75,8 @@ async fn an_order_reserves_stock_charges_catalog_prices_and_writes_its_event() {
         app.request(Method::GET, "/orders").bearer_auth(&token).send().await.unwrap().json().await.unwrap();
     assert_eq!(mine["items"].as_array().unwrap().len(), 1);
 
-    if app.database_url().is_some() {
+    if app.is_local() {
+        // Only on a system this test started: its outbox, read in its own database.
         let id = order["id"].as_str().unwrap();
         let events = sql_count(&app, &format!(
             "SELECT count(*) FROM orders.outbox WHERE aggregate_id = '{id}' AND event_type = 'com.pycommerce.order.created.v1' \
@@ -99,7 +105,8 @@ async fn the_same_idempotency_key_gives_one_order_and_another_body_is_422() {
     // Another customer may use the same key for their own order.
     let someone = customer(&app).await;
     assert_eq!(place(&app, &someone, &body, Some("checkout-42")).await.status(), 201);
-    if app.database_url().is_some() {
+    if app.is_local() {
+        // Only on a system this test started are these the only orders in its database.
         assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, 2);
         assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.outbox").await, 2);
     }
@@ -179,7 +186,8 @@ async fn customers_see_and_cancel_only_their_orders_and_cancelling_restores_stoc
         .await
         .unwrap();
     assert!(confirmed["items"].as_array().unwrap().is_empty());
-    if app.database_url().is_some() {
+    if app.is_local() {
+        // Only on a system this test started is this the only cancellation in its outbox.
         let cancelled_events = sql_count(
             &app,
             "SELECT count(*) FROM orders.outbox WHERE event_type = 'com.pycommerce.order.cancelled.v1'",
@@ -208,7 +216,8 @@ async fn fifty_concurrent_orders_for_the_last_ten_units_make_exactly_ten_orders(
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 10, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 40, "{statuses:?}");
     assert_eq!(stock(&app, &cups).await, 0);
-    if app.database_url().is_some() {
+    if app.is_local() {
+        // Only on a system this test started are these the only orders in its database.
         assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, 10);
     }
 }
@@ -228,18 +237,21 @@ async fn an_inactive_user_cannot_order() {
     assert_eq!(stock(&app, &cups).await, 5);
 }
 
-#[tokio::test]
-async fn with_the_bridge_down_an_order_is_503_quickly_and_nothing_is_written() {
-    let Some(app) = spawn_local_app_with(&[("bridge_url", "http://127.0.0.1:1"), ("bridge_timeout_ms", "300")]).await
-    else {
-        return;
-    };
-    let cups = product(&app, 100, 5).await;
-    let token = customer(&app).await;
-    let started = std::time::Instant::now();
-    let response = place(&app, &token, &json!({ "items": [{ "product_id": cups, "quantity": 1 }] }), None).await;
-    assert_problem(response, 503).await;
-    assert!(started.elapsed() < std::time::Duration::from_secs(10), "not bounded: {:?}", started.elapsed());
-    assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, 0);
-    assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.outbox").await, 0);
+/// Need a system of their own: settings of its own (a bridge that is down) and its database.
+mod local {
+    use super::*;
+    use e2e::spawn_local_app_with;
+
+    #[tokio::test]
+    async fn with_the_bridge_down_an_order_is_503_quickly_and_nothing_is_written() {
+        let app = spawn_local_app_with(&[("bridge_url", "http://127.0.0.1:1"), ("bridge_timeout_ms", "300")]).await;
+        let cups = product(&app, 100, 5).await;
+        let token = customer(&app).await;
+        let started = std::time::Instant::now();
+        let response = place(&app, &token, &json!({ "items": [{ "product_id": cups, "quantity": 1 }] }), None).await;
+        assert_problem(response, 503).await;
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "not bounded: {:?}", started.elapsed());
+        assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, 0);
+        assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.outbox").await, 0);
+    }
 }
