@@ -75,10 +75,9 @@ pub fn is_json_content_type(headers: &HeaderMap) -> bool {
 /// Parses a JSON request body into `T`.
 ///
 /// - not JSON content type → 415
-/// - empty body, syntax error, trailing data, too deep, a NUL character (`\u0000`, which no Postgres text
-///   column can hold) → 400
-/// - wrong type, missing or unknown field (use `#[serde(deny_unknown_fields)]` on write DTOs) → 422 with the
-///   JSON path of the offending field
+/// - empty body, syntax error, trailing data, too deep → 400
+/// - wrong type, missing or unknown field (use `#[serde(deny_unknown_fields)]` on write DTOs), a string with a
+///   NUL character (`\u0000`: no Postgres text can hold it) → 422 with the JSON path of the offending field
 pub fn parse_json<T: DeserializeOwned>(request: &Request) -> Result<T, Problem> {
     if let Some(BodyOverLimit(limit)) = request.extensions().get::<BodyOverLimit>() {
         return Err(Problem::payload_too_large(*limit));
@@ -95,9 +94,7 @@ pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> 
         return Err(Problem::bad_request("the request body is empty; a JSON document is expected"));
     }
     if has_escaped_nul(body) {
-        return Err(Problem::bad_request(
-            "the request body contains a NUL character (\\u0000), which text cannot hold",
-        ));
+        return Err(nul_in_body(body));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
@@ -148,6 +145,37 @@ fn check_query_encoding(query: &str) -> Result<(), Problem> {
         }
         Ok(_) => Ok(()),
     }
+}
+
+/// The 422 for a body that holds a NUL: names the first string (or key) that has one.
+fn nul_in_body(body: &[u8]) -> Problem {
+    fn path_of_nul(value: &serde_json::Value, path: String) -> Option<String> {
+        let join = |key: &str| if path.is_empty() { key.to_owned() } else { format!("{path}.{key}") };
+        match value {
+            serde_json::Value::String(text) => text.contains('\0').then_some(path),
+            serde_json::Value::Array(items) => {
+                items.iter().enumerate().find_map(|(index, item)| path_of_nul(item, format!("{path}[{index}]")))
+            }
+            serde_json::Value::Object(fields) => {
+                fields.iter().find_map(
+                    |(key, item)| {
+                        if key.contains('\0') {
+                            Some(join(key))
+                        } else {
+                            path_of_nul(item, join(key))
+                        }
+                    },
+                )
+            }
+            _ => None,
+        }
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|value| path_of_nul(&value, String::new()))
+        .filter(|path| !path.is_empty())
+        .unwrap_or_else(|| "body".to_owned());
+    Problem::validation(vec![FieldError::new(field, "must not contain a NUL character")])
 }
 
 /// Whether a JSON text holds the escape `\u0000` (a raw NUL is not valid JSON, so this is the only way a
@@ -217,9 +245,12 @@ mod tests {
     }
 
     #[test]
-    fn a_nul_character_is_400_in_a_body_or_a_query() {
-        assert_eq!(status_of(r#"{"name":"a\u0000b","quantity":1}"#), 400);
-        assert_eq!(status_of(r#"{"name":"a\\\u0000","quantity":1}"#), 400);
+    fn a_nul_character_is_422_naming_the_field_in_a_body_and_400_in_a_query() {
+        let problem = parse_json::<NewThing>(&json_request(r#"{"quantity":1,"name":"a\u0000b"}"#)).unwrap_err();
+        assert_eq!(problem.status, 422, "{problem:?}");
+        assert_eq!(problem.errors[0].field, "name");
+        let problem = parse_json::<serde_json::Value>(&json_request(r#"{"items":[{"n":"x"},{"n":"\\\u0000"}]}"#));
+        assert_eq!(problem.unwrap_err().errors[0].field, "items[1].n");
         // Escaped backslashes followed by the text u0000 are no NUL.
         assert!(parse_json::<NewThing>(&json_request(r#"{"name":"a\\u0000","quantity":1}"#)).is_ok());
         assert!(parse_json::<NewThing>(&json_request(r#"{"name":"u0000","quantity":1}"#)).is_ok());
