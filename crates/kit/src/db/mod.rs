@@ -287,15 +287,16 @@ impl Db {
 mod tests {
     use super::*;
 
-    /// What Spin 4.0.2 sent for a duplicate email at register (`INSERT ... RETURNING`), as the component saw
-    /// it in `QueryError::Text`.
-    const SPIN_4_0_2_UNIQUE_VIOLATION: &str = r#"QueryFailed(DbError(DbError { as_text: "Error { kind: Db, cause: Some(DbError { severity: \"ERROR\", parsed_severity: Some(Error), code: SqlState(E23505), message: \"duplicate key value violates unique constraint \\\"users_email_key\\\"\", detail: Some(\"Key (email)=(a@example.com) already exists.\"), hint: None, position: None, where_: None, schema: Some(\"users\"), table: Some(\"users\"), column: None, datatype: None, constraint: Some(\"users_email_key\"), file: Some(\"nbtinsert.c\"), line: Some(666), routine: Some(\"_bt_check_unique\") }) }", severity: "ERROR", code: "23505", message: "duplicate key value violates unique constraint \"users_email_key\"", detail: Some("Key (email)=(a@example.com) already exists."), extras: [("schema", "users"), ("table", "users"), ("constraint", "users_email_key"), ("file", "nbtinsert.c"), ("line", "666"), ("routine", "_bt_check_unique")] }))"#;
+    /// What Spin 4.0.2 sent for a duplicate category name (`INSERT ... RETURNING` in a CTE), as the component
+    /// received it in `QueryError::Text` (captured from the products component's debug log; the host's
+    /// backtrace that follows it is cut).
+    const SPIN_4_0_2_UNIQUE_VIOLATION: &str = r#"Error::QueryFailed(QueryError::DbError(DbError { as-text: "Error { kind: Db, cause: Some(DbError { severity: \"ERROR\", parsed_severity: Some(Error), code: SqlState(E23505), message: \"duplicate key value violates unique constraint \\\"categories_name_key\\\"\", detail: Some(\"Key (lower(name))=(garden 801d4ac0) already exists.\"), hint: None, position: None, where_: None, schema: Some(\"catalog\"), table: Some(\"categories\"), column: None, datatype: None, constraint: Some(\"categories_name_key\"), file: Some(\"nbtinsert.c\"), line: Some(664), routine: Some(\"_bt_check_unique\") }) }", severity: "ERROR", code: "23505", message: "duplicate key value violates unique constraint \"categories_name_key\"", detail: Some("Key (lower(name))=(garden 801d4ac0) already exists."), extras: [("constraint", "categories_name_key"), ("routine", "_bt_check_unique"), ("table", "categories"), ("schema", "catalog"), ("file", "nbtinsert.c"), ("line", "664")] }))"#;
 
     #[test]
     fn sqlstate_and_constraint_are_recovered_from_spins_error_text() {
         let error = DbError::from_host_text(SPIN_4_0_2_UNIQUE_VIOLATION.to_owned());
         assert_eq!(error.code(), Some("23505"));
-        assert_eq!(error.constraint(), Some("users_email_key"));
+        assert_eq!(error.constraint(), Some("categories_name_key"));
     }
 
     #[test]
