@@ -30,10 +30,7 @@ impl Broker {
     /// # Panics
     /// When `tansu` cannot be started or does not listen within 10 s (a test setup failure).
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .map(|address| address.port())
-            .expect("a free port");
+        let port = restartable_port();
         let dir = std::env::temp_dir().join(format!("pc-tansu-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("a directory for tansu");
         let mut broker = Self { port, dir, child: None };
@@ -73,12 +70,37 @@ impl Broker {
         self.child = Some(child);
         for _ in 0..200 {
             if tokio::net::TcpStream::connect(self.addr()).await.is_ok() {
+                // Something answers; make sure it is this broker and not another process that took the port
+                // while it was down (tansu then exits at once, failing to bind).
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Some(child) = self.child.as_mut() {
+                    if let Ok(Some(status)) = child.try_wait() {
+                        panic!(
+                            "tansu exited ({status}) on {}: see {}",
+                            self.addr(),
+                            self.dir.join("tansu.log").display()
+                        );
+                    }
+                }
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("tansu did not start on {}", self.addr());
     }
+}
+
+/// A free port below Linux's ephemeral range (32768–60999). A broker that is stopped and resumed must get its
+/// port back; a port from the ephemeral range can meanwhile be handed to any client socket or to another
+/// test's `bind(0)`, and the restarted broker would then fail to listen while the test talks to someone else.
+fn restartable_port() -> u16 {
+    for _ in 0..1000 {
+        let port = 20_000 + (uuid::Uuid::new_v4().as_u128() % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in 20000..32000");
 }
 
 impl Drop for Broker {
@@ -145,6 +167,15 @@ pub fn read(brokers: &str, topic: &str, partitions: i32, expected: usize, linger
         records.push(Record { key: text(message.key()), value: text(message.payload()), headers });
     }
     records
+}
+
+/// The `(low, high)` offsets of each partition of `topic` as the broker reports them (`None` for a partition
+/// it cannot answer for): what a test shows when it read fewer records than it expected. Blocking.
+pub fn watermarks(brokers: &str, topic: &str, partitions: i32) -> Vec<Option<(i64, i64)>> {
+    let Ok(consumer) = ClientConfig::new().set("bootstrap.servers", brokers).create::<BaseConsumer>() else {
+        return Vec::new();
+    };
+    (0..partitions).map(|partition| consumer.fetch_watermarks(topic, partition, Duration::from_secs(5)).ok()).collect()
 }
 
 /// Produces `value` with `key` to `topic` of `brokers` and waits for the acknowledgement. Blocking.

@@ -395,10 +395,20 @@ mod local {
         }
         assert_eq!(left, 0, "the relay publishes the waiting events once the broker is back");
         let (brokers, topic) = (broker.addr(), format!("{prefix}order.created"));
-        let records =
-            tokio::task::spawn_blocking(move || testkit::read(&brokers, &topic, 2, 5, Duration::from_secs(1)))
-                .await
-                .unwrap();
+        let records = tokio::task::spawn_blocking(move || {
+            let records = testkit::read(&brokers, &topic, 2, 5, Duration::from_secs(1));
+            if records.len() != 5 {
+                // Tells a lost event (offsets that did not move) from one the reader missed.
+                eprintln!(
+                    "read {} records; the broker's offsets: {:?}",
+                    records.len(),
+                    testkit::watermarks(&brokers, &topic, 2)
+                );
+            }
+            records
+        })
+        .await
+        .unwrap();
         assert_keys_are(&records, &order_ids);
         let mut event_ids: Vec<&str> = records.iter().filter_map(|record| record.header("ce_id")).collect();
         event_ids.dedup();
