@@ -124,16 +124,22 @@ impl KafkaSettings {
         let (timeout, required) = (self.timeout, self.event_topics());
         tokio::task::spawn_blocking(move || {
             let metadata = admin.inner().fetch_metadata(None, timeout)?;
-            for name in &required {
-                let found = metadata.topics().iter().find(|topic| topic.name() == name);
-                match found {
-                    Some(topic) if topic.error().is_none() && !topic.partitions().is_empty() => {}
-                    _ => return Err(KafkaError::AdminOp(RDKafkaErrorCode::UnknownTopicOrPartition)),
-                }
+            match missing_topic(&metadata, &required) {
+                Some(_) => Err(KafkaError::AdminOp(RDKafkaErrorCode::UnknownTopicOrPartition)),
+                None => Ok(()),
             }
-            Ok(())
         })
         .await
         .map_err(|_| KafkaError::Canceled)?
     }
+}
+
+/// The first of `required` that the broker's `metadata` lacks (or lists with an error or no partitions).
+pub fn missing_topic<'a>(metadata: &rdkafka::metadata::Metadata, required: &'a [String]) -> Option<&'a str> {
+    required.iter().map(String::as_str).find(|name| {
+        !metadata
+            .topics()
+            .iter()
+            .any(|topic| topic.name() == *name && topic.error().is_none() && !topic.partitions().is_empty())
+    })
 }

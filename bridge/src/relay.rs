@@ -213,6 +213,16 @@ impl Relay {
                 }
             }
         }
+        if !published.is_empty() {
+            if let Some(topic) = self.topic_lost(producer).await {
+                // Some brokers (an in-memory one restarted while a produce was retried) acknowledge records
+                // for a topic they do not have, and drop them: an event counts as published only if its
+                // topic still exists after the acknowledgement. Resending may duplicate; consumers dedupe.
+                tracing::error!(%topic, count = published.len(), "the broker acknowledged events for a topic it \
+                    lacks; they stay in the outbox");
+                failed.append(&mut published);
+            }
+        }
         transaction
             .execute(
                 "UPDATE orders.outbox SET attempts = attempts + 1, \
@@ -235,6 +245,19 @@ impl Relay {
             tracing::debug!(count = published.len(), "events published");
         }
         Ok(Pass { claimed: rows.len(), published: published.len() })
+    }
+
+    /// An event topic the broker does not have (or cannot tell), checked through the producer's own
+    /// connection; `None` when every event topic exists.
+    async fn topic_lost(&self, producer: &FutureProducer) -> Option<String> {
+        let (producer, required, timeout) =
+            (producer.clone(), self.settings.kafka.event_topics(), self.settings.kafka.timeout);
+        tokio::task::spawn_blocking(move || match producer.client().fetch_metadata(None, timeout) {
+            Ok(metadata) => crate::kafka::missing_topic(&metadata, &required).map(str::to_owned),
+            Err(error) => Some(format!("(metadata unavailable: {error})")),
+        })
+        .await
+        .unwrap_or_else(|_| Some("(metadata check cancelled)".to_owned()))
     }
 
     async fn record_lag(&self) {
