@@ -229,8 +229,8 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// A handle for the database at `url` (`postgres://...`); every call is bounded by `timeout` natively
-    /// (on Spin the host bounds its own calls).
+    /// A handle for the database at `url` (`postgres://...`); every call is bounded by `timeout` natively.
+    /// Spin's host calls cannot be abandoned by the component, so there the timeout is not used.
     pub fn connect(url: &str, timeout: Duration) -> Result<Self, DbError> {
         backend::Db::connect(url, timeout).map(|inner| Self { inner })
     }

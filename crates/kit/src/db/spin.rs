@@ -1,5 +1,6 @@
 //! Spin backend: `spin_sdk::pg4` (spin:postgres@4.0.0). One connection per request, opened on first use;
-//! Spin pools the underlying connections on the host and bounds each call itself.
+//! Spin pools the underlying connections on the host. Its calls are synchronous and cannot be abandoned, so
+//! the port's timeout does not apply here (docs/configuration.md, "Timeouts on Spin").
 
 use std::cell::OnceCell;
 use std::rc::Rc;
