@@ -15,6 +15,7 @@
 //! - [`jwt`]: access-token verification (EdDSA only, `kid`, `iss`/`aud`/`exp`/`iat`/`sub`/`typ`) and key ids.
 //! - [`identity`]: the verified caller identity the gateway forwards to the private services.
 //! - [`db`], [`cache`], [`upstream`]: the Postgres, Redis and service-chaining ports.
+//! - [`limit`]: rate limits on the cache port (atomic fixed windows) and the password-guessing policy.
 //! - `bridge` (native): the Bridge port — the bridge's gRPC services through a tonic client. On Spin the
 //!   same operations are the `pycommerce:bridge` WIT imports, satisfied by `components/bridge-client`.
 //! - [`health`]: the `/health` report shape shared by every service.
@@ -32,6 +33,7 @@ pub mod health;
 pub mod http;
 pub mod identity;
 pub mod jwt;
+pub mod limit;
 pub mod log;
 pub mod problem;
 pub mod router;
