@@ -113,7 +113,7 @@ async fn services_receive_the_verified_identity_and_nothing_the_client_forged() 
     assert_eq!(headers["x-pc-role"], "customer");
     assert_eq!(headers.get_all("x-pc-role").iter().count(), 1);
     assert_eq!(headers["x-request-id"], "abc-1");
-    assert_eq!(headers["x-pc-client-addr"], "203.0.113.9:5555");
+    assert_eq!(headers["x-pc-client-addr"], "203.0.113.9");
     assert_eq!(headers["content-type"], "application/json");
     assert!(headers.get("authorization").is_none());
 }
