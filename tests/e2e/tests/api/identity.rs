@@ -387,6 +387,55 @@ async fn registrations_with_spoofed_client_addresses_still_meet_the_per_address_
     assert!((1..=900).contains(&retry_after), "{retry_after}");
 }
 
+async fn login_from(app: &App, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    let body = json!({ "email": email, "password": password });
+    client.post(app.url("/auth/login")).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn after_another_addresses_failures_the_owner_logs_in_from_their_own() {
+    let app = spawn_app().await;
+    let (Some((attacker, _)), Some((owner, _))) = (client_at_own_address(&app), client_at_own_address(&app)) else {
+        return;
+    };
+    let email = app.unique_email();
+    app.register(&email, PASSWORD).await;
+    for _ in 0..5 {
+        assert_problem(login_from(&app, &attacker, &email, "a wrong guess").await, 401).await;
+    }
+    // The attacker's address is done with this account, even with the right password...
+    assert_problem(login_from(&app, &attacker, &email, PASSWORD).await, 429).await;
+    // ...and the owner, from their own address, is not locked out by it.
+    let session = login_from(&app, &owner, &email, PASSWORD).await;
+    assert_eq!(session.status(), 200);
+    assert_problem(login_from(&app, &attacker, &email, "another guess").await, 429).await;
+}
+
+#[tokio::test]
+async fn of_500_concurrent_wrong_password_logins_at_most_5_reach_argon2id() {
+    let app = spawn_app().await;
+    let Some((client, _)) = client_at_own_address(&app) else { return };
+    let email = app.unique_email();
+    app.register(&email, PASSWORD).await;
+    // In a system this test started, users runs in this process (nextest gives every test its own), so its
+    // Argon2id verifications can be counted; against another system the 401s are what reached it.
+    let verified_before = users::password::verifications();
+    let attempts = (0..500).map(|_| login_from(&app, &client, &email, "a wrong guess"));
+    let responses = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
+    let unauthorized = statuses.iter().filter(|status| **status == 401).count();
+    let limited = statuses.iter().filter(|status| **status == 429).count();
+    assert!(unauthorized <= 5, "{unauthorized} guesses were checked");
+    assert_eq!(unauthorized + limited, 500, "{statuses:?}");
+    if app.database_url().is_some() {
+        let verified = users::password::verifications() - verified_before;
+        assert!(verified <= 5, "{verified} Argon2id verifications");
+        assert_eq!(verified as usize, unauthorized);
+    }
+    // The owner, elsewhere, still gets in.
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+}
+
 /// Tests that need settings of their own, on a system they start.
 mod local {
     use e2e::spawn_local_app_with;
