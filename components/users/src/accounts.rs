@@ -6,8 +6,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::{header, HeaderValue, StatusCode};
-use kit::http::{json, parse_json, parse_query};
+use kit::http::{header_str, json, parse_json, parse_query, X_PC_CLIENT_ADDR};
 use kit::identity::{Identity, Role};
+use kit::limit::GuessLimiter;
 use kit::{Problem, Request, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -196,23 +197,52 @@ pub async fn delete(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result
 
 /// `PUT /users/{id}/password`: one's own password needs the current one; an admin resetting someone else's
 /// does not. Either way every refresh token of the user is revoked.
-pub async fn change_password(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result<Response, Error> {
+///
+/// The current password is a guess like a login (a stolen access token must not become an unlimited
+/// password oracle): each attempt is counted by `guesses` before Argon2id runs, per account and client
+/// address, per address and per account, and answered 429 past the limits; a success takes it back.
+pub async fn change_password(
+    db: &kit::db::Db,
+    guesses: &GuessLimiter,
+    request: &Request,
+    raw_id: &str,
+) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let id = target(&identity, raw_id)?;
     let body: ChangePassword = parse_json(request)?;
     let new_password = Password::parse(&body.new_password, "new_password").map_err(|e| Problem::validation(vec![e]))?;
     let own = id.hyphenated().to_string() == identity.user_id;
-    let stored = store::password_hash(db, id).await?.ok_or(Error::NotFound)?;
-    if own {
-        let current = body.current_password.ok_or_else(|| {
-            Problem::validation(vec![kit::FieldError::new(
+    let current = match (own, body.current_password) {
+        (true, Some(current)) => Some(current),
+        (true, None) => {
+            return Err(Problem::validation(vec![kit::FieldError::new(
                 "current_password",
                 "is required to change your own password",
             )])
-        })?;
+            .into())
+        }
+        (false, _) => None,
+    };
+    let attempt = match &current {
+        Some(_) => {
+            let address = header_str(request.headers(), X_PC_CLIENT_ADDR);
+            Some(
+                guesses
+                    .admit(&id.hyphenated().to_string(), address)
+                    .await
+                    .map_err(|e| Error::RateLimited(e.retry_after_secs))?,
+            )
+        }
+        None => None,
+    };
+    let stored = store::password_hash(db, id).await?.ok_or(Error::NotFound)?;
+    if let Some(current) = current {
         if !password::verify(&current, Some(&stored)) {
             return Err(Error::WrongPassword);
         }
+    }
+    if let Some(attempt) = attempt {
+        guesses.succeeded(attempt).await;
     }
     let hash = password::hash(new_password.expose())?;
     if !store::set_password(db, id, &hash).await? {

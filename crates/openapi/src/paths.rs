@@ -266,6 +266,7 @@ pub fn delete_user() {}
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords, limited like logins; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds until the limit's window ends"))),
     ),
     security(("bearer" = [])),
 )]

@@ -436,6 +436,30 @@ async fn of_500_concurrent_wrong_password_logins_at_most_5_reach_argon2id() {
     assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
 }
 
+#[tokio::test]
+async fn wrong_current_passwords_are_limited_like_logins_and_the_owner_keeps_a_way_in() {
+    let app = spawn_app().await;
+    let Some((thief, _)) = client_at_own_address(&app) else { return };
+    let email = app.unique_email();
+    let registered = app.register(&email, PASSWORD).await;
+    // Someone holding a stolen access token guesses the current password.
+    let access = token(&registered, "access_token").to_owned();
+    let guess = |client: &reqwest::Client, current: &str| {
+        let body = json!({ "current_password": current, "new_password": "a new long password" });
+        client.request(Method::PUT, app.url("/users/me/password")).bearer_auth(&access).json(&body).send()
+    };
+    for attempt in 0..5 {
+        assert_problem(guess(&thief, &format!("guess number {attempt}")).await.unwrap(), 403).await;
+    }
+    let limited = guess(&thief, PASSWORD).await.unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_problem(limited, 429).await;
+    // The password is unchanged, and the owner, from their own address, can still change it.
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+    assert_eq!(guess(&app.client, PASSWORD).await.unwrap().status(), 204);
+}
+
 /// Tests that need settings of their own, on a system they start.
 mod local {
     use e2e::spawn_local_app_with;
