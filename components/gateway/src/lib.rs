@@ -31,7 +31,10 @@ use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
 use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
-use kit::jwt::{bearer_token, public_keys_from_config, PublicKey, Verifier};
+use kit::jwt::{
+    bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
+    MAX_SERVICE_TOKEN_LIFETIME_SECS,
+};
 use kit::{Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
@@ -70,7 +73,12 @@ impl Service {
         let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
             .map_err(|error| invalid("jwt_public_key", error.to_string()))?
             .with_service_keys(&service_keys)
-            .map_err(|error| invalid("service_public_keys", error.to_string()))?;
+            .map_err(|error| invalid("service_public_keys", error.to_string()))?
+            // A user token may live as long as auth issues them, a service token a few minutes.
+            .with_max_lifetimes(
+                config.parse_or("access_token_ttl_secs", MAX_ACCESS_TOKEN_LIFETIME_SECS)?,
+                config.parse_or("service_token_max_lifetime_secs", MAX_SERVICE_TOKEN_LIFETIME_SECS)?,
+            );
         Ok(Self {
             verifier,
             cors: Cors::new(config.get("cors_allowed_origins")?.as_deref().unwrap_or("")),

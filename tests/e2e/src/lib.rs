@@ -373,10 +373,22 @@ impl App {
     /// A `service` token signed with the service key the system trusts (a spawned system only): what the
     /// bridge's consumer sends to the analytics ingest.
     pub fn service_token(&self) -> Option<String> {
-        let signer = self.service_signer.as_ref()?;
         let mut claims = self.claims(Role::Service);
         claims.sub = bridge::consumer::service_subject();
-        signer.sign(&claims).ok()
+        // As the bridge signs them: service tokens may live at most 10 minutes.
+        claims.exp = claims.iat + 300;
+        self.sign_service(&claims)
+    }
+
+    /// `claims` signed with the service key the system trusts (a spawned system only).
+    pub fn sign_service(&self, claims: &AccessClaims) -> Option<String> {
+        self.service_signer.as_ref()?.sign(claims).ok()
+    }
+
+    /// Like [`App::sign`] with another JOSE header `typ` (or none): a token the system must refuse.
+    pub fn sign_with_header_type(&self, claims: &AccessClaims, typ: Option<&str>) -> String {
+        let signer = self.signer.as_ref().expect("no signing key (see App::sign)");
+        signer.sign_with_header_type(claims, typ).expect("sign token")
     }
 
     /// `base_url + path`.
