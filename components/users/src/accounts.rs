@@ -212,37 +212,15 @@ pub async fn change_password(
     let body: ChangePassword = parse_json(request)?;
     let new_password = Password::parse(&body.new_password, "new_password").map_err(|e| Problem::validation(vec![e]))?;
     let own = id.hyphenated().to_string() == identity.user_id;
-    let current = match (own, body.current_password) {
-        (true, Some(current)) => Some(current),
-        (true, None) => {
-            return Err(Problem::validation(vec![kit::FieldError::new(
+    let stored = store::password_hash(db, id).await?.ok_or(Error::NotFound)?;
+    if own {
+        let current = body.current_password.ok_or_else(|| {
+            Problem::validation(vec![kit::FieldError::new(
                 "current_password",
                 "is required to change your own password",
             )])
-            .into())
-        }
-        (false, _) => None,
-    };
-    let attempt = match &current {
-        Some(_) => {
-            let address = header_str(request.headers(), X_PC_CLIENT_ADDR);
-            Some(
-                guesses
-                    .admit(&id.hyphenated().to_string(), address)
-                    .await
-                    .map_err(|e| Error::RateLimited(e.retry_after_secs))?,
-            )
-        }
-        None => None,
-    };
-    let stored = store::password_hash(db, id).await?.ok_or(Error::NotFound)?;
-    if let Some(current) = current {
-        if !password::verify(&current, Some(&stored)) {
-            return Err(Error::WrongPassword);
-        }
-    }
-    if let Some(attempt) = attempt {
-        guesses.succeeded(attempt).await;
+        })?;
+        check_current_password(guesses, request, id, &current, &stored).await?;
     }
     let hash = password::hash(new_password.expose())?;
     if !store::set_password(db, id, &hash).await? {
@@ -250,6 +228,27 @@ pub async fn change_password(
     }
     tracing::info!(user_id = %id, by = %identity.user_id, "password changed; sessions revoked");
     Ok(kit::http::empty(StatusCode::NO_CONTENT))
+}
+
+/// Checks the caller's current password as a guess limited like a login: counted before Argon2id runs,
+/// 429 past the limits, and a match takes its count back.
+async fn check_current_password(
+    guesses: &GuessLimiter,
+    request: &Request,
+    id: Uuid,
+    current: &str,
+    stored: &str,
+) -> Result<(), Error> {
+    let address = header_str(request.headers(), X_PC_CLIENT_ADDR);
+    let attempt = guesses
+        .admit(&id.hyphenated().to_string(), address)
+        .await
+        .map_err(|exceeded| Error::RateLimited(exceeded.retry_after_secs))?;
+    if !password::verify(current, Some(stored)) {
+        return Err(Error::WrongPassword);
+    }
+    guesses.succeeded(attempt).await;
+    Ok(())
 }
 
 /// 201 with the user and its `Location`.
