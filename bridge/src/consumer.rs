@@ -31,6 +31,8 @@ use crate::metrics::Metrics;
 
 /// Topics (without prefix) the analytics consumer reads.
 pub const TOPICS: &[&str] = &["order.created", "order.cancelled"];
+/// Lifetime of the service tokens the consumer signs: well under the longest the gateway accepts
+/// (`service_token_max_lifetime_secs`, 10 minutes by default).
 const SERVICE_TOKEN_TTL_SECS: u64 = 300;
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 

@@ -8,7 +8,7 @@
 //! - `lib.rs`: the [`Service`], its route table and the Spin entry point.
 //! - [`session`]: register, login, refresh, logout.
 //! - [`tokens`]: access tokens (EdDSA JWT) and refresh tokens (opaque, stored hashed).
-//! - [`rate_limit`]: login and registration limits in Redis.
+//! - [`rate_limit`]: login and registration limits in Redis (kit's [`kit::limit`]).
 //! - [`users_client`]: the calls to `users`.
 //! - [`store`]: the SQL.
 //! - [`error`]: the error type and its mapping to problem responses.
@@ -28,6 +28,7 @@ use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::jwt::{PublicKey, Signer};
+use kit::limit::GuessPolicy;
 use kit::router::Router;
 use kit::{Ctx, Request, Response};
 
@@ -82,11 +83,11 @@ impl Service {
             return Err(invalid("jwt_private_key", "its public key is not among jwt_public_key(s)".to_owned()));
         }
         let cache = Cache::from_config(config)?;
+        let logins = GuessPolicy::from_config(config)?;
         let limits = Limits {
-            per_account: config.parse_or("login_max_failures_per_account", 5)?,
-            per_address: config.parse_or("login_max_failures_per_address", 50)?,
+            logins,
             registrations_per_address: config.parse_or("registrations_per_address", 50)?,
-            window: Duration::from_secs(config.parse_or("rate_limit_window_secs", 900)?),
+            window: logins.window,
             prefix: config.get("redis_key_prefix")?.unwrap_or_else(|| "pc:".to_owned()) + "auth:",
         };
         Ok(Self {

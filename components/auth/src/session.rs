@@ -7,7 +7,6 @@ use kit::{Request, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Error;
-use crate::rate_limit::client_ip;
 use crate::tokens::{new_refresh_token, refresh_token_hash, TokenPair};
 use crate::{store, Service};
 
@@ -46,26 +45,24 @@ struct Registered {
 /// Creates a customer through `users` and logs them in. Attempts are limited per client address.
 pub async fn register(service: &Service, request: &Request) -> Result<Response, Error> {
     let body: Registration = parse_json(request)?;
-    if let Some(address) = client_address(request) {
-        service.limiter.registration(address).await.map_err(Error::RateLimited)?;
-    }
+    service.limiter.registration(client_address(request)).await.map_err(Error::RateLimited)?;
     let forwarded = serde_json::to_vec(&body).map_err(|error| Error::Users(error.to_string()))?;
     let (raw, user) = service.users.create_customer(forwarded.into(), request_id(request)).await?;
     let tokens = start_session(service, &user.id, user.role).await?;
     Ok(json(StatusCode::CREATED, &Registered { user: raw, tokens }))
 }
 
-/// Checks credentials through `users` and starts a session; failures count towards the rate limits.
+/// Checks credentials through `users` and starts a session. The attempt is counted before `users` spends
+/// Argon2id on it, so a burst of guesses gets at most the limit verified; a success takes it back.
 pub async fn login(service: &Service, request: &Request) -> Result<Response, Error> {
     let body: Login = parse_json(request)?;
-    let keys = service.limiter.keys(&body.email, client_address(request));
-    service.limiter.check(&keys).await.map_err(Error::RateLimited)?;
+    let attempt =
+        service.limiter.admit_login(&body.email, client_address(request)).await.map_err(Error::RateLimited)?;
     let forwarded = serde_json::to_vec(&body).map_err(|error| Error::Users(error.to_string()))?;
     let Some(user) = service.users.verify(forwarded.into(), request_id(request)).await? else {
-        service.limiter.record_failure(&keys).await;
         return Err(Error::InvalidCredentials);
     };
-    service.limiter.clear_account(&keys).await;
+    service.limiter.login_succeeded(attempt).await;
     let tokens = start_session(service, &user.id, user.role).await?;
     tracing::info!(user_id = %user.id, "login");
     Ok(json(StatusCode::OK, &tokens))
@@ -127,6 +124,7 @@ async fn start_session(service: &Service, user_id: &str, role: Role) -> Result<T
     Ok(service.issuer.pair(access_token, refresh_token))
 }
 
+/// The client IP the gateway determined (never a client-sent header: the gateway replaces `x-pc-*`).
 fn client_address(request: &Request) -> Option<&str> {
-    header_str(request.headers(), X_PC_CLIENT_ADDR).map(client_ip)
+    header_str(request.headers(), X_PC_CLIENT_ADDR)
 }

@@ -6,7 +6,8 @@
 //! 3. refuses unsafe paths (dot segments, anything under `internal`) and bodies over the limit (413);
 //! 4. verifies the bearer token (EdDSA JWT, [`kit::jwt`]) where the route needs one;
 //! 5. forwards to the owning component by service chaining, with client-sent identity headers replaced by the
-//!    verified `x-pc-user-id` / `x-pc-role`;
+//!    verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`) taken from Spin's
+//!    own `spin-client-addr` — the last one — or from the trusted proxies' `X-Forwarded-For` entry;
 //! 6. writes one JSON access-log line.
 //!
 //! ## Layout
@@ -30,7 +31,10 @@ use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
 use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
-use kit::jwt::{bearer_token, public_keys_from_config, PublicKey, Verifier};
+use kit::jwt::{
+    bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
+    MAX_SERVICE_TOKEN_LIFETIME_SECS,
+};
 use kit::{Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
@@ -48,6 +52,8 @@ pub struct Service {
     cors: Cors,
     upstream: Upstream,
     max_body_bytes: usize,
+    /// Reverse proxies in front of Spin that append to `X-Forwarded-For` (0: clients connect to Spin).
+    trusted_proxy_hops: usize,
     upstream_timeout: Duration,
     health_timeout: Duration,
 }
@@ -67,12 +73,18 @@ impl Service {
         let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
             .map_err(|error| invalid("jwt_public_key", error.to_string()))?
             .with_service_keys(&service_keys)
-            .map_err(|error| invalid("service_public_keys", error.to_string()))?;
+            .map_err(|error| invalid("service_public_keys", error.to_string()))?
+            // A user token may live as long as auth issues them, a service token a few minutes.
+            .with_max_lifetimes(
+                config.parse_or("access_token_ttl_secs", MAX_ACCESS_TOKEN_LIFETIME_SECS)?,
+                config.parse_or("service_token_max_lifetime_secs", MAX_SERVICE_TOKEN_LIFETIME_SECS)?,
+            );
         Ok(Self {
             verifier,
             cors: Cors::new(config.get("cors_allowed_origins")?.as_deref().unwrap_or("")),
             upstream: ctx.upstream.clone(),
             max_body_bytes: config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)?,
+            trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
             upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
             health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
         })
@@ -148,7 +160,7 @@ impl Service {
             user_id: identity.as_ref().map(|identity| identity.user_id.clone()),
             component: Some(route.component),
         };
-        let forwarded = proxy::forward_request(request, identity.as_ref(), request_id)?;
+        let forwarded = proxy::forward_request(request, identity.as_ref(), request_id, self.trusted_proxy_hops)?;
         let response =
             self.upstream.send(route.component, forwarded, self.upstream_timeout).await.map_err(Error::Upstream)?;
         Ok((proxy::clean_response(response), outcome))

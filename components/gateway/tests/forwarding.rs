@@ -50,35 +50,43 @@ struct Setup {
 }
 
 fn setup(chain: RecordingChain) -> Setup {
+    setup_with(chain, &[])
+}
+
+fn setup_with(chain: RecordingChain, overrides: &[(&str, &str)]) -> Setup {
     let (private, public) = generate_key_pair().unwrap();
-    let config = Config::from_map(HashMap::from([
+    let mut variables = HashMap::from([
         ("jwt_public_key".to_owned(), public),
         ("jwt_issuer".to_owned(), "pycommerce".to_owned()),
         ("jwt_audience".to_owned(), "pycommerce-api".to_owned()),
         ("upstream_timeout_ms".to_owned(), "200".to_owned()),
         ("health_timeout_ms".to_owned(), "200".to_owned()),
         ("max_body_bytes".to_owned(), "64".to_owned()),
-    ]));
+    ]);
+    variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+    let config = Config::from_map(variables);
     let chain = Arc::new(chain);
     let ctx = Ctx { config, upstream: Upstream::native(chain.clone()) };
     Setup { service: Service::new(&ctx).unwrap(), chain, signer: Signer::from_pem(&private).unwrap() }
 }
 
 fn token(signer: &Signer, user_id: &str, role: Role) -> String {
+    signer.sign(&claims(user_id, role, 60)).unwrap()
+}
+
+fn claims(user_id: &str, role: Role, lifetime_secs: u64) -> AccessClaims {
     let now = now_secs();
-    signer
-        .sign(&AccessClaims {
-            iss: "pycommerce".into(),
-            aud: "pycommerce-api".into(),
-            sub: user_id.into(),
-            exp: now + 60,
-            iat: now,
-            nbf: None,
-            jti: "j".into(),
-            role,
-            typ: ACCESS_TOKEN_TYPE.into(),
-        })
-        .unwrap()
+    AccessClaims {
+        iss: "pycommerce".into(),
+        aud: "pycommerce-api".into(),
+        sub: user_id.into(),
+        exp: now + lifetime_secs,
+        iat: now,
+        nbf: None,
+        jti: "j".into(),
+        role,
+        typ: ACCESS_TOKEN_TYPE.into(),
+    }
 }
 
 fn request(method: &str, uri: &str) -> http::request::Builder {
@@ -113,7 +121,7 @@ async fn services_receive_the_verified_identity_and_nothing_the_client_forged() 
     assert_eq!(headers["x-pc-role"], "customer");
     assert_eq!(headers.get_all("x-pc-role").iter().count(), 1);
     assert_eq!(headers["x-request-id"], "abc-1");
-    assert_eq!(headers["x-pc-client-addr"], "203.0.113.9:5555");
+    assert_eq!(headers["x-pc-client-addr"], "203.0.113.9");
     assert_eq!(headers["content-type"], "application/json");
     assert!(headers.get("authorization").is_none());
 }
@@ -220,4 +228,21 @@ async fn one_access_log_line_per_request_without_the_token() {
     assert_eq!(line["user_id"], user_id);
     assert_eq!(line["component"], "orders");
     assert!(line["latency_ms"].as_f64().is_some());
+}
+
+#[tokio::test]
+async fn tokens_living_longer_than_auth_issues_them_or_of_another_type_never_reach_a_service() {
+    let setup = setup_with(RecordingChain::default(), &[("access_token_ttl_secs", "300")]);
+    let user_id = "0190a0c2-0000-7000-8000-000000000001";
+    let send = |token: String| {
+        let request = request("GET", "/users/me").header("authorization", format!("Bearer {token}"));
+        setup.service.handle(request.body(Bytes::new()).unwrap())
+    };
+    assert_eq!(send(setup.signer.sign(&claims(user_id, Role::Customer, 300)).unwrap()).await.status(), 200);
+    let too_long = send(setup.signer.sign(&claims(user_id, Role::Customer, 301)).unwrap()).await;
+    assert_eq!(too_long.status(), 401);
+    assert_eq!(too_long.headers()["www-authenticate"], "Bearer");
+    let untyped = setup.signer.sign_with_header_type(&claims(user_id, Role::Admin, 60), Some("JWT")).unwrap();
+    assert_eq!(send(untyped).await.status(), 401);
+    assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the valid token was forwarded");
 }

@@ -16,6 +16,19 @@ pub enum Error {
     /// The caller's account is inactive (or gone).
     #[error("user inactive")]
     UserInactive,
+    /// Too many placements by this user (seconds until the window ends).
+    #[error("too many orders; retry in {0} s")]
+    TooManyOrders(u64),
+    /// The user already holds the most units of a product the limit allows.
+    #[error("units limit of product {product_id}")]
+    UnitsLimit {
+        /// The product.
+        product_id: String,
+        /// Units a customer may hold.
+        max_units: i64,
+        /// Seconds until units may free up.
+        retry_after_secs: u64,
+    },
     /// The Idempotency-Key was used before with another body.
     #[error("idempotency key reused with another request")]
     IdempotencyMismatch,
@@ -39,6 +52,15 @@ impl From<Error> for Problem {
             Error::Request(problem) => problem,
             Error::NotFound => Problem::not_found().with_detail("no such order"),
             Error::UserInactive => Problem::forbidden("this account cannot place orders"),
+            Error::TooManyOrders(retry_after) => {
+                Problem::too_many_requests(retry_after).with_detail("too many orders in a short time; retry later")
+            }
+            Error::UnitsLimit { product_id, max_units, retry_after_secs } => {
+                Problem::too_many_requests(retry_after_secs).with_detail(format!(
+                    "your recent orders already hold the most units of product {product_id} a customer may order \
+                 ({max_units}); retry later"
+                ))
+            }
             Error::IdempotencyMismatch => Problem::validation(vec![FieldError::new(
                 "Idempotency-Key",
                 "was already used for a different request",

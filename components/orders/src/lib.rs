@@ -10,17 +10,20 @@
 //! - [`orders`]: the `/orders` handlers.
 //! - [`domain`]: the validated order request and the Idempotency-Key.
 //! - [`events`]: the CloudEvents written to the outbox.
+//! - [`limits`]: per-user limits on placing orders (rate, units per product), in Redis.
 //! - [`store`]: the SQL (each write one statement).
 //! - [`error`]: the error type and its mapping to problem responses.
 
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod limits;
 pub mod orders;
 pub mod store;
 
 use http::Method;
 use kit::bridge::Bridge;
+use kit::cache::Cache;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
@@ -28,6 +31,7 @@ use kit::router::Router;
 use kit::{Ctx, Problem, Request, Response};
 
 use crate::error::Error;
+use crate::limits::OrderLimits;
 
 const SERVICE: &str = "orders";
 
@@ -54,13 +58,23 @@ fn routes() -> Router<Route> {
 pub struct Service {
     db: Db,
     bridge: Bridge,
+    cache: Cache,
+    limits: OrderLimits,
     routes: Router<Route>,
 }
 
 impl Service {
     /// Builds the service from its variables.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
-        Ok(Self { db: Db::from_config(&ctx.config)?, bridge: Bridge::from_config(&ctx.config)?, routes: routes() })
+        let config = &ctx.config;
+        let cache = Cache::from_config(config)?;
+        Ok(Self {
+            db: Db::from_config(config)?,
+            bridge: Bridge::from_config(config)?,
+            limits: OrderLimits::from_config(config, cache.clone())?,
+            cache,
+            routes: routes(),
+        })
     }
 
     /// Handles one request.
@@ -75,8 +89,14 @@ impl Service {
         let (route, params) = self.routes.at(request.method(), request.uri().path())?;
         let id = params.get("id").unwrap_or_default();
         match route {
-            Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)])),
-            Route::Place => orders::place(&self.db, &self.bridge, request).await,
+            Route::Health => Ok(health::report(
+                SERVICE,
+                vec![
+                    Check::required("postgres", self.db.ping().await),
+                    Check::optional("redis", self.cache.ping().await),
+                ],
+            )),
+            Route::Place => orders::place(&self.db, &self.bridge, &self.limits, request).await,
             Route::List => orders::list(&self.db, request).await,
             Route::Get => orders::get(&self.db, request, id).await,
             Route::Cancel => orders::cancel(&self.db, &self.bridge, request, id).await,

@@ -1,9 +1,10 @@
 //! The `/orders` routes.
 //!
-//! Placing an order, in this order: validate the body; answer a repeated Idempotency-Key from its first
-//! order; check through the bridge that the user is active; reserve the stock through the bridge (which
-//! returns each line's name and price — the only prices used); write order, items, outbox event and key in
-//! one statement; release the reservation if that write fails. A customer sees and cancels only their own
+//! Placing an order, in this order: validate the body; count the placement against the user's rate limit;
+//! answer a repeated Idempotency-Key from its first order; check through the bridge that the user is
+//! active; claim the units against the user's per-product cap ([`crate::limits`]); reserve the stock
+//! through the bridge (which returns each line's name and price — the only prices used); write order, items,
+//! outbox event and key in one statement; release the reservation if that write fails. A customer sees and cancels only their own
 //! orders (others are 404); an admin sees all.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -20,16 +21,19 @@ use uuid::Uuid;
 use crate::domain::{idempotency_key, keyed_order_id, NewOrder, OrderRequest};
 use crate::error::Error;
 use crate::events;
+use crate::limits::OrderLimits;
 use crate::store::{self, Item, ListFilter, Order};
 
 /// `POST /orders`.
-pub async fn place(db: &Db, bridge: &Bridge, request: &Request) -> Result<Response, Error> {
+pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Request) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let user_id = Uuid::parse_str(&identity.user_id).map_err(|_| Error::UserInactive)?;
     let body: NewOrder = parse_json(request)?;
     let order_request = OrderRequest::parse(body)?;
     let key = idempotency_key(request.headers().get("idempotency-key"))?;
     let hash = order_request.hash();
+    // Counted before anything costs a query or a bridge call.
+    limits.count_placement(user_id).await?;
 
     if let Some(key) = &key {
         if let Some(order) = replay(db, user_id, key, &hash).await? {
@@ -43,6 +47,22 @@ pub async fn place(db: &Db, bridge: &Bridge, request: &Request) -> Result<Respon
         Err(error) => return Err(error.into()),
     }
 
+    let claim = limits.claim_units(db, user_id, &order_request.lines).await?;
+    let placed = reserve_and_write(db, bridge, &identity, user_id, &order_request, key, hash).await;
+    limits.release(claim).await;
+    placed
+}
+
+/// The part of [`place`] that holds its claim on the units: reserve, write, answer.
+async fn reserve_and_write(
+    db: &Db,
+    bridge: &Bridge,
+    identity: &Identity,
+    user_id: Uuid,
+    order_request: &OrderRequest,
+    key: Option<String>,
+    hash: Vec<u8>,
+) -> Result<Response, Error> {
     let order_id = match &key {
         Some(key) => keyed_order_id(&identity.user_id, key),
         None => Uuid::now_v7(),

@@ -216,3 +216,39 @@ pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value)
     let done: Cancelled = db.query_one(sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
     Ok(done.cancelled == 1)
 }
+
+/// Units of one product a user holds in recent orders.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct HeldUnits {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units in the user's orders of the window that are not cancelled.
+    pub units: i64,
+    /// Seconds until the oldest of those orders leaves the window (`None` when there is none).
+    pub frees_in_secs: Option<i64>,
+}
+
+/// For each of `products`, the units `user_id` holds in orders placed in the last `window_secs` seconds
+/// and not cancelled — one row per product, zero when there is nothing (so the statement always yields
+/// rows). Orders stay `confirmed` once placed (there is no fulfilment step yet), hence the window.
+pub async fn held_units(
+    db: &Db,
+    user_id: Uuid,
+    products: &[Uuid],
+    window_secs: i64,
+) -> Result<Vec<HeldUnits>, DbError> {
+    let products = serde_json::to_value(products).map_err(|e| DbError::Conversion(e.to_string()))?;
+    db.query_all(
+        "SELECT p.product_id::uuid AS product_id, coalesce(sum(h.quantity), 0)::int8 AS units, \
+           ceil(extract(epoch FROM min(h.created_at) + $3::int8 * interval '1 second' - now()))::int8 AS frees_in_secs \
+         FROM jsonb_array_elements_text($2::jsonb) AS p(product_id) \
+         LEFT JOIN (SELECT i.product_id, i.quantity, o.created_at FROM orders.orders o \
+                    JOIN orders.order_items i ON i.order_id = o.id \
+                    WHERE o.user_id = $1 AND o.status <> 'cancelled' \
+                      AND o.created_at > now() - $3::int8 * interval '1 second') h \
+           ON h.product_id = p.product_id::uuid \
+         GROUP BY p.product_id ORDER BY p.product_id",
+        &[user_id.into(), Value::Jsonb(products), window_secs.into()],
+    )
+    .await
+}

@@ -6,8 +6,9 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use http::{header, HeaderValue, StatusCode};
-use kit::http::{json, parse_json, parse_query};
+use kit::http::{header_str, json, parse_json, parse_query, X_PC_CLIENT_ADDR};
 use kit::identity::{Identity, Role};
+use kit::limit::GuessLimiter;
 use kit::{Problem, Request, Response};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -196,7 +197,16 @@ pub async fn delete(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result
 
 /// `PUT /users/{id}/password`: one's own password needs the current one; an admin resetting someone else's
 /// does not. Either way every refresh token of the user is revoked.
-pub async fn change_password(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result<Response, Error> {
+///
+/// The current password is a guess like a login (a stolen access token must not become an unlimited
+/// password oracle): each attempt is counted by `guesses` before Argon2id runs, per account and client
+/// address, per address and per account, and answered 429 past the limits; a success takes it back.
+pub async fn change_password(
+    db: &kit::db::Db,
+    guesses: &GuessLimiter,
+    request: &Request,
+    raw_id: &str,
+) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let id = target(&identity, raw_id)?;
     let body: ChangePassword = parse_json(request)?;
@@ -210,9 +220,7 @@ pub async fn change_password(db: &kit::db::Db, request: &Request, raw_id: &str) 
                 "is required to change your own password",
             )])
         })?;
-        if !password::verify(&current, Some(&stored)) {
-            return Err(Error::WrongPassword);
-        }
+        check_current_password(guesses, request, id, &current, &stored).await?;
     }
     let hash = password::hash(new_password.expose())?;
     if !store::set_password(db, id, &hash).await? {
@@ -220,6 +228,27 @@ pub async fn change_password(db: &kit::db::Db, request: &Request, raw_id: &str) 
     }
     tracing::info!(user_id = %id, by = %identity.user_id, "password changed; sessions revoked");
     Ok(kit::http::empty(StatusCode::NO_CONTENT))
+}
+
+/// Checks the caller's current password as a guess limited like a login: counted before Argon2id runs,
+/// 429 past the limits, and a match takes its count back.
+async fn check_current_password(
+    guesses: &GuessLimiter,
+    request: &Request,
+    id: Uuid,
+    current: &str,
+    stored: &str,
+) -> Result<(), Error> {
+    let address = header_str(request.headers(), X_PC_CLIENT_ADDR);
+    let attempt = guesses
+        .admit(&id.hyphenated().to_string(), address)
+        .await
+        .map_err(|exceeded| Error::RateLimited(exceeded.retry_after_secs))?;
+    if !password::verify(current, Some(stored)) {
+        return Err(Error::WrongPassword);
+    }
+    guesses.succeeded(attempt).await;
+    Ok(())
 }
 
 /// 201 with the user and its `Location`.

@@ -21,6 +21,9 @@ pub enum Error {
     /// The current password given for a password change is wrong.
     #[error("current password is wrong")]
     WrongPassword,
+    /// Too many wrong current passwords (seconds until the caller may retry).
+    #[error("rate limited for {0} s")]
+    RateLimited(u64),
     /// Credentials did not match an active account.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -46,6 +49,9 @@ impl From<Error> for Problem {
             Error::EmailTaken => Problem::conflict("this email is already registered")
                 .with_errors(vec![FieldError::new("email", "is already registered")]),
             Error::WrongPassword => Problem::forbidden("the current password is incorrect"),
+            Error::RateLimited(retry_after) => {
+                Problem::too_many_requests(retry_after).with_detail("too many wrong current passwords; retry later")
+            }
             Error::InvalidCredentials => Problem::unauthorized("invalid email or password"),
             Error::Db(DbError::Query { constraint: Some(constraint), .. }) if constraint == "users_email_key" => {
                 Problem::from(Error::EmailTaken)

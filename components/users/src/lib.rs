@@ -10,6 +10,9 @@
 //! - [`internal`]: the routes only `auth` calls: create a customer, verify credentials, session facts.
 //! - [`domain`]: validated values (email, name, password).
 //! - [`password`]: Argon2id hashing and constant-time verification.
+//!
+//! A password change's current password is a guess like a login: it is limited in Redis by kit's
+//! [`kit::limit::GuessLimiter`] (scope `password`) with the login policy's settings.
 //! - [`store`]: the SQL.
 //! - [`error`]: the error type and its mapping to problem responses.
 
@@ -21,9 +24,11 @@ pub mod password;
 pub mod store;
 
 use http::Method;
+use kit::cache::Cache;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
+use kit::limit::{GuessLimiter, GuessPolicy, Limiter};
 use kit::router::{Params, Router};
 use kit::{Ctx, Problem, Request, Response};
 
@@ -63,13 +68,20 @@ fn routes() -> Router<Route> {
 #[derive(Debug)]
 pub struct Service {
     db: Db,
+    cache: Cache,
+    passwords: GuessLimiter,
     routes: Router<Route>,
 }
 
 impl Service {
     /// Builds the service from its variables.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
-        Ok(Self { db: Db::from_config(&ctx.config)?, routes: routes() })
+        let config = &ctx.config;
+        let cache = Cache::from_config(config)?;
+        let prefix = config.get("redis_key_prefix")?.unwrap_or_else(|| "pc:".to_owned()) + "users:";
+        let passwords =
+            GuessLimiter::new(Limiter::new(cache.clone(), prefix), "password", GuessPolicy::from_config(config)?);
+        Ok(Self { db: Db::from_config(config)?, cache, passwords, routes: routes() })
     }
 
     /// Handles one request.
@@ -84,13 +96,16 @@ impl Service {
         let (route, params) = self.routes.at(request.method(), request.uri().path())?;
         let db = &self.db;
         match route {
-            Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", db.ping().await)])),
+            Route::Health => Ok(health::report(
+                SERVICE,
+                vec![Check::required("postgres", db.ping().await), Check::optional("redis", self.cache.ping().await)],
+            )),
             Route::Create => accounts::create(db, request).await,
             Route::List => accounts::list(db, request).await,
             Route::Get => accounts::get(db, request, id(&params)).await,
             Route::Update => accounts::update(db, request, id(&params)).await,
             Route::Delete => accounts::delete(db, request, id(&params)).await,
-            Route::ChangePassword => accounts::change_password(db, request, id(&params)).await,
+            Route::ChangePassword => accounts::change_password(db, &self.passwords, request, id(&params)).await,
             Route::InternalCreateCustomer => internal::create_customer(db, request).await,
             Route::InternalVerifyCredentials => internal::verify_credentials(db, request).await,
             Route::InternalSession => internal::session(db, id(&params)).await,

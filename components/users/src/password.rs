@@ -1,9 +1,12 @@
 //! Password hashing: Argon2id at OWASP's minimum (m = 19 MiB, t = 2, p = 1), PHC strings in the database.
 //!
 //! Verifying an unknown or unusable account still runs one full Argon2id verification against
-//! [`DUMMY_HASH`], so a wrong email and a wrong password cost the same time.
+//! [`DUMMY_HASH`], so a wrong email and a wrong password cost the same time. Every verification is counted
+//! ([`verifications`]), so tests can show how many guesses the rate limits let through to Argon2id.
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use argon2::{Algorithm, Argon2, Params, Version};
 
 /// Memory cost in KiB (19 MiB).
@@ -16,6 +19,15 @@ const LANES: u32 = 1;
 /// A hash of a random password with the same parameters, verified against when there is no real hash.
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXJhbmRvbXNhbHQ$4Tf6Y4kF/6u1ikEmnT8BcgEGrHwKTwM2vazkSwEwXeE";
+
+/// Argon2id verifications run by this process, real or dummy.
+static VERIFICATIONS: AtomicU64 = AtomicU64::new(0);
+
+/// How many Argon2id verifications this process has run since it started (each [`verify`] call is one).
+/// For tests and diagnostics: it is what the login and password-change limits bound.
+pub fn verifications() -> u64 {
+    VERIFICATIONS.load(Ordering::Relaxed)
+}
 
 /// Hashing failed (only with invalid parameters; never expected).
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +52,7 @@ pub fn hash(password: &str) -> Result<String, HashError> {
 /// Whether `password` matches `stored` (constant-time comparison inside `argon2`). `None` — no account or
 /// no usable hash — verifies against the dummy hash and answers `false`, taking the same time.
 pub fn verify(password: &str, stored: Option<&str>) -> bool {
+    VERIFICATIONS.fetch_add(1, Ordering::Relaxed);
     let parsed = stored.and_then(|stored| PasswordHash::new(stored).ok());
     match parsed {
         Some(hash) => argon2().verify_password(password.as_bytes(), &hash).is_ok(),

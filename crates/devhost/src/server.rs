@@ -180,12 +180,13 @@ async fn route(
             buffer.extend_from_slice(&data);
         }
     }
-    // The headers Spin sets on every incoming request (client values are overwritten).
+    // The headers Spin sets on every incoming request, *appended* after the client's as Spin 4.0.2 does:
+    // a client-sent spin-client-addr stays in front, and only the last value is the host's.
     if let Ok(value) = HeaderValue::from_str(&peer.to_string()) {
-        parts.headers.insert(SPIN_CLIENT_ADDR, value);
+        parts.headers.append(SPIN_CLIENT_ADDR, value);
     }
     if let Ok(value) = HeaderValue::from_str(&path) {
-        parts.headers.insert(SPIN_PATH_INFO, value);
+        parts.headers.append(SPIN_PATH_INFO, value);
     }
     let mut request = Request::from_parts(parts, buffer.freeze());
     if over_limit {

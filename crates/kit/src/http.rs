@@ -22,11 +22,13 @@ pub const X_REQUEST_ID: &str = "x-request-id";
 pub const X_PC_USER_ID: &str = "x-pc-user-id";
 /// Verified role, set by the gateway only.
 pub const X_PC_ROLE: &str = "x-pc-role";
-/// Client address as seen by the gateway, forwarded to services (rate limiting).
+/// The client's IP address as the gateway determined it ([`crate::client_addr`]), forwarded to services for
+/// rate limits; the gateway drops any client-sent value.
 pub const X_PC_CLIENT_ADDR: &str = "x-pc-client-addr";
 /// Prefix of every header the gateway owns; any client-sent header with it is dropped.
 pub const PC_HEADER_PREFIX: &str = "x-pc-";
-/// Header Spin sets on incoming requests with the client's socket address.
+/// Header Spin *appends* to incoming requests with the client's socket address: a client can send its own
+/// first, so only the last value is Spin's. Read it through [`crate::client_addr`].
 pub const SPIN_CLIENT_ADDR: &str = "spin-client-addr";
 /// Header Spin sets with the path below the component's route (the whole path for a private component).
 pub const SPIN_PATH_INFO: &str = "spin-path-info";

@@ -1,5 +1,8 @@
-//! Access tokens (RFC 8725 practice): EdDSA (Ed25519) only, a `kid` in every header, and `iss`, `aud`, `exp`,
-//! `iat`, `sub`, `role`, `typ` checked on every verification.
+//! Access tokens (RFC 8725 practice): EdDSA (Ed25519) only, a `kid` in every header, the header `typ`
+//! `at+jwt` (RFC 9068 explicit typing), and `iss`, `aud`, `exp`, `iat`, `sub`, `role`, `typ` checked on every
+//! verification. A token may not live longer than its kind allows (`exp − iat`): a user's access token at
+//! most the configured access-token lifetime, a service token at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`] —
+//! so a leaked signing key cannot mint tokens that outlive its rotation.
 //!
 //! Key ids are RFC 7638 JWK thumbprints, computed from the public key itself, so a signer and its verifiers
 //! agree on the id without configuring one. Verification needs only public keys; several can be configured
@@ -20,6 +23,10 @@ pub const ACCESS_TOKEN_TYPE: &str = "access";
 pub const ACCESS_TOKEN_HEADER_TYPE: &str = "at+jwt";
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECS: u64 = 30;
+/// Default longest lifetime (`exp − iat`) of a user's access token: `access_token_ttl_secs`' default.
+pub const MAX_ACCESS_TOKEN_LIFETIME_SECS: u64 = 900;
+/// Default longest lifetime of a `service` token (the bridge signs 5-minute ones).
+pub const MAX_SERVICE_TOKEN_LIFETIME_SECS: u64 = 600;
 
 /// Claims of an access token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +79,12 @@ pub enum JwtError {
     /// Missing or wrong claims (`typ`, `sub`, `role`, ...).
     #[error("the access token has invalid claims")]
     InvalidClaims,
+    /// The JOSE header's `typ` is not `at+jwt`: some other kind of JWT.
+    #[error("the token is not an access token")]
+    WrongType,
+    /// `exp − iat` is longer than tokens of its kind may live.
+    #[error("the access token lives longer than allowed")]
+    TooLongLived,
     /// A configured key cannot be used (a settings error, not a client error).
     #[error("invalid key: {0}")]
     InvalidKey(String),
@@ -153,6 +166,10 @@ pub struct Verifier {
     /// `(kid, key, whether it is a service key)`.
     keys: Vec<(String, DecodingKey, bool)>,
     validation: Validation,
+    /// Longest `exp − iat` of a user's token, seconds.
+    max_lifetime_secs: u64,
+    /// Longest `exp − iat` of a service token, seconds.
+    max_service_lifetime_secs: u64,
 }
 
 impl std::fmt::Debug for Verifier {
@@ -176,7 +193,20 @@ impl Verifier {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iat", "sub", "iss", "aud"]);
-        Ok(Self { keys, validation })
+        Ok(Self {
+            keys,
+            validation,
+            max_lifetime_secs: MAX_ACCESS_TOKEN_LIFETIME_SECS,
+            max_service_lifetime_secs: MAX_SERVICE_TOKEN_LIFETIME_SECS,
+        })
+    }
+
+    /// Refuses user tokens living (`exp − iat`) longer than `user_secs` — the issuer's access-token
+    /// lifetime — and service tokens longer than `service_secs`.
+    pub fn with_max_lifetimes(mut self, user_secs: u64, service_secs: u64) -> Self {
+        self.max_lifetime_secs = user_secs;
+        self.max_service_lifetime_secs = service_secs;
+        self
     }
 
     /// Also trusts `keys` — and only them — for tokens of role `service` (a native service such as the
@@ -191,6 +221,9 @@ impl Verifier {
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(JwtError::Malformed);
+        }
+        if !header.typ.as_deref().is_some_and(is_access_token_header_type) {
+            return Err(JwtError::WrongType);
         }
         let kid = header.kid.ok_or(JwtError::UnknownKey)?;
         let (_, key, service_key) = self.keys.iter().find(|(known, _, _)| *known == kid).ok_or(JwtError::UnknownKey)?;
@@ -213,9 +246,22 @@ impl Verifier {
         if claims.typ != ACCESS_TOKEN_TYPE || (claims.role == Role::Service) != *service_key {
             return Err(JwtError::InvalidClaims);
         }
+        // Both instants come from the issuer's clock, so no leeway: a longer-lived token was minted by
+        // something other than our issuers' settings (a leaked key, a misconfiguration).
+        let max_lifetime = if *service_key { self.max_service_lifetime_secs } else { self.max_lifetime_secs };
+        if claims.exp.saturating_sub(claims.iat) > max_lifetime {
+            return Err(JwtError::TooLongLived);
+        }
         let user_id = uuid::Uuid::parse_str(&claims.sub).map_err(|_| JwtError::InvalidClaims)?;
         Ok(Identity { user_id: user_id.hyphenated().to_string(), role: claims.role })
     }
+}
+
+/// `at+jwt`, or its full media type `application/at+jwt` (RFC 7515 §4.1.9), in any case.
+fn is_access_token_header_type(typ: &str) -> bool {
+    let typ = typ.trim();
+    let typ = if typ.len() > 12 && typ[..12].eq_ignore_ascii_case("application/") { &typ[12..] } else { typ };
+    typ.eq_ignore_ascii_case(ACCESS_TOKEN_HEADER_TYPE)
 }
 
 fn decoding_keys(keys: &[PublicKey], service: bool) -> Result<Vec<(String, DecodingKey, bool)>, JwtError> {
@@ -261,9 +307,15 @@ impl Signer {
 
     /// Signs `claims` with `typ: at+jwt` and this key's `kid`.
     pub fn sign(&self, claims: &AccessClaims) -> Result<String, JwtError> {
+        self.sign_with_header_type(claims, Some(ACCESS_TOKEN_HEADER_TYPE))
+    }
+
+    /// Signs `claims` with another JOSE header `typ`, or none: a token every verifier must refuse as not an
+    /// access token. For tests of verifiers; [`Signer::sign`] is the only way tokens are issued.
+    pub fn sign_with_header_type(&self, claims: &AccessClaims, typ: Option<&str>) -> Result<String, JwtError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
-        header.typ = Some(ACCESS_TOKEN_HEADER_TYPE.to_owned());
+        header.typ = typ.map(str::to_owned);
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|error| JwtError::InvalidKey(error.to_string()))
     }
 }
@@ -386,7 +438,7 @@ mod tests {
             .unwrap()
             .with_service_keys(&[PublicKey::from_pem(&service_public).unwrap()])
             .unwrap();
-        let with_role = |role| AccessClaims { role, ..claims() };
+        let with_role = |role| AccessClaims { role, exp: now_secs() + 300, ..claims() };
 
         let service = verifier.verify(&service_signer.sign(&with_role(Role::Service)).unwrap()).unwrap();
         assert_eq!(service.role, Role::Service);
@@ -397,6 +449,63 @@ mod tests {
         }
         let forged = user_signer.sign(&with_role(Role::Service)).unwrap();
         assert_eq!(verifier.verify(&forged), Err(JwtError::InvalidClaims), "a user key signing a service token");
+    }
+
+    #[test]
+    fn a_token_without_the_access_token_header_type_is_refused() {
+        let (signer, verifier) = setup();
+        for typ in [None, Some("JWT"), Some("jwt"), Some("dpop+jwt"), Some("at+jwt2")] {
+            let token = signer.sign_with_header_type(&claims(), typ).unwrap();
+            assert_eq!(verifier.verify(&token), Err(JwtError::WrongType), "{typ:?}");
+        }
+        for typ in ["at+jwt", "AT+JWT", "application/at+jwt"] {
+            let token = signer.sign_with_header_type(&claims(), Some(typ)).unwrap();
+            assert!(verifier.verify(&token).is_ok(), "{typ}");
+        }
+    }
+
+    #[test]
+    fn tokens_may_not_outlive_their_kinds_maximum_lifetime() {
+        let (user_private, user_public) = generate_key_pair().unwrap();
+        let (service_private, service_public) = generate_key_pair().unwrap();
+        let user_signer = Signer::from_pem(&user_private).unwrap();
+        let service_signer = Signer::from_pem(&service_private).unwrap();
+        let verifier = Verifier::new(&[PublicKey::from_pem(&user_public).unwrap()], ISSUER, AUDIENCE)
+            .unwrap()
+            .with_service_keys(&[PublicKey::from_pem(&service_public).unwrap()])
+            .unwrap();
+        let now = now_secs();
+        let lasting = |role, secs| AccessClaims { role, iat: now, exp: now + secs, ..claims() };
+
+        assert!(verifier.verify(&user_signer.sign(&lasting(Role::Customer, 900)).unwrap()).is_ok());
+        let day = user_signer.sign(&lasting(Role::Admin, 86_400)).unwrap();
+        assert_eq!(verifier.verify(&day), Err(JwtError::TooLongLived));
+        assert_eq!(
+            verifier.verify(&user_signer.sign(&lasting(Role::Customer, 901)).unwrap()),
+            Err(JwtError::TooLongLived)
+        );
+        assert!(verifier.verify(&service_signer.sign(&lasting(Role::Service, 600)).unwrap()).is_ok());
+        // A leaked service key cannot mint a token that lives for a year.
+        let year = service_signer.sign(&lasting(Role::Service, 365 * 86_400)).unwrap();
+        assert_eq!(verifier.verify(&year), Err(JwtError::TooLongLived));
+        assert_eq!(
+            verifier.verify(&service_signer.sign(&lasting(Role::Service, 601)).unwrap()),
+            Err(JwtError::TooLongLived)
+        );
+        // An issued-at far in the past does not help: the lifetime is still exp − iat.
+        let backdated = AccessClaims { iat: now - 3000, exp: now + 600, ..claims() };
+        assert_eq!(verifier.verify(&user_signer.sign(&backdated).unwrap()), Err(JwtError::TooLongLived));
+
+        let strict = verifier.with_max_lifetimes(300, 60);
+        assert_eq!(
+            strict.verify(&user_signer.sign(&lasting(Role::Customer, 900)).unwrap()),
+            Err(JwtError::TooLongLived)
+        );
+        assert_eq!(
+            strict.verify(&service_signer.sign(&lasting(Role::Service, 300)).unwrap()),
+            Err(JwtError::TooLongLived)
+        );
+        assert!(strict.verify(&service_signer.sign(&lasting(Role::Service, 60)).unwrap()).is_ok());
     }
 
     #[test]

@@ -14,7 +14,9 @@
 //!   `SPIN_VARIABLE_<NAME>` natively.
 //! - [`jwt`]: access-token verification (EdDSA only, `kid`, `iss`/`aud`/`exp`/`iat`/`sub`/`typ`) and key ids.
 //! - [`identity`]: the verified caller identity the gateway forwards to the private services.
+//! - [`client_addr`]: the client address from the runtime or trusted proxies, never from the client.
 //! - [`db`], [`cache`], [`upstream`]: the Postgres, Redis and service-chaining ports.
+//! - [`limit`]: rate limits on the cache port (atomic fixed windows) and the password-guessing policy.
 //! - `bridge` (native): the Bridge port — the bridge's gRPC services through a tonic client. On Spin the
 //!   same operations are the `pycommerce:bridge` WIT imports, satisfied by `components/bridge-client`.
 //! - [`health`]: the `/health` report shape shared by every service.
@@ -26,12 +28,14 @@
 #[cfg(any(not(target_arch = "wasm32"), feature = "bridge"))]
 pub mod bridge;
 pub mod cache;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod health;
 pub mod http;
 pub mod identity;
 pub mod jwt;
+pub mod limit;
 pub mod log;
 pub mod problem;
 pub mod router;

@@ -291,3 +291,134 @@ async fn a_down_or_silent_cache_fails_within_the_timeout() {
     assert!(matches!(error, CacheError::Timeout | CacheError::Unavailable(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
 }
+
+#[tokio::test]
+async fn window_counters_count_and_expire_in_one_step() {
+    let cache = Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap();
+    let key = format!("test:{}:window", uuid::Uuid::new_v4().simple());
+    let first = cache.incr_window(&key, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(first.count, 1);
+    assert!(first.resets_in > Duration::from_secs(55) && first.resets_in <= Duration::from_secs(60), "{first:?}");
+    let second = cache.incr_window(&key, Duration::from_secs(600)).await.unwrap();
+    assert_eq!(second.count, 2);
+    assert!(second.resets_in <= Duration::from_secs(60), "a later hit must not extend the window: {second:?}");
+    assert_eq!(cache.decr_window(&key).await.unwrap(), 1);
+
+    // A counter left without an expiry (INCR whose EXPIRE failed) gets one on its next hit.
+    let stuck = format!("{key}:stuck");
+    cache.incr(&stuck).await.unwrap();
+    assert_eq!(cache.ttl(&stuck).await.unwrap(), -1);
+    let healed = cache.incr_window(&stuck, Duration::from_secs(30)).await.unwrap();
+    assert_eq!(healed.count, 2);
+    assert!((1..=30).contains(&cache.ttl(&stuck).await.unwrap()));
+
+    // Taking a hit back from a window that is over creates nothing.
+    let gone = format!("{key}:gone");
+    assert_eq!(cache.decr_window(&gone).await.unwrap(), 0);
+    assert_eq!(cache.get(&gone).await.unwrap(), None);
+    cache.del(&key).await.unwrap();
+    cache.del(&stuck).await.unwrap();
+}
+
+#[tokio::test]
+async fn concurrent_window_hits_each_get_their_own_count() {
+    let cache = Cache::connect(&redis_url(), Duration::from_secs(5)).unwrap();
+    let key = format!("test:{}:burst", uuid::Uuid::new_v4().simple());
+    let hits = (0..500).map(|_| cache.incr_window(&key, Duration::from_secs(60)));
+    let mut counts: Vec<i64> =
+        futures::future::join_all(hits).await.into_iter().map(|hit| hit.unwrap().count).collect();
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=500).collect::<Vec<_>>());
+    cache.del(&key).await.unwrap();
+}
+
+#[tokio::test]
+async fn sliding_counters_rise_fall_and_vanish_at_zero() {
+    let cache = Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap();
+    let key = format!("test:{}:inflight", uuid::Uuid::new_v4().simple());
+    assert_eq!(cache.add_sliding(&key, -3, Duration::from_secs(30)).await.unwrap(), 0);
+    assert_eq!(cache.get(&key).await.unwrap(), None, "a negative delta created the counter");
+    assert_eq!(cache.add_sliding(&key, 3, Duration::from_secs(30)).await.unwrap(), 3);
+    assert_eq!(cache.add_sliding(&key, 4, Duration::from_secs(30)).await.unwrap(), 7);
+    assert!((1..=30).contains(&cache.ttl(&key).await.unwrap()));
+    assert_eq!(cache.add_sliding(&key, -3, Duration::from_secs(30)).await.unwrap(), 4);
+    assert_eq!(cache.add_sliding(&key, -4, Duration::from_secs(30)).await.unwrap(), 0);
+    assert_eq!(cache.get(&key).await.unwrap(), None);
+}
+
+mod guessing {
+    use std::time::Duration;
+
+    use kit::cache::Cache;
+    use kit::limit::{GuessLimiter, GuessPolicy, Limiter};
+
+    fn limiter(policy: GuessPolicy) -> GuessLimiter {
+        let cache = Cache::connect(&super::redis_url(), Duration::from_secs(5)).unwrap();
+        let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+        GuessLimiter::new(Limiter::new(cache, prefix), "login", policy)
+    }
+
+    const POLICY: GuessPolicy =
+        GuessPolicy { per_account_and_address: 5, per_address: 50, per_account: 100, window: Duration::from_secs(60) };
+
+    #[tokio::test]
+    async fn of_500_concurrent_attempts_on_one_account_at_most_the_limit_get_through() {
+        let limiter = limiter(POLICY);
+        let attempts = (0..500).map(|_| limiter.admit("alice@example.com", Some("203.0.113.7")));
+        let results = futures::future::join_all(attempts).await;
+        let admitted = results.iter().filter(|result| result.is_ok()).count();
+        assert_eq!(admitted, 5);
+        for refused in results.iter().filter_map(|result| result.as_ref().err()) {
+            assert!((1..=60).contains(&refused.retry_after_secs), "{refused:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn another_address_keeps_its_way_in_and_a_success_starts_it_afresh() {
+        let limiter = limiter(POLICY);
+        for _ in 0..5 {
+            let _failed = limiter.admit("alice@example.com", Some("198.51.100.66")).await.unwrap();
+        }
+        assert!(limiter.admit("alice@example.com", Some("198.51.100.66")).await.is_err());
+        // The owner, elsewhere: four failures, then the right password, then a fresh start.
+        for _ in 0..4 {
+            let _failed = limiter.admit("alice@example.com", Some("203.0.113.7")).await.unwrap();
+        }
+        let right = limiter.admit("alice@example.com", Some("203.0.113.7")).await.unwrap();
+        limiter.succeeded(right).await;
+        for _ in 0..5 {
+            let _failed = limiter.admit("alice@example.com", Some("203.0.113.7")).await.unwrap();
+        }
+        // Other accounts from the attacker's address are not blocked by alice's counter.
+        assert!(limiter.admit("bob@example.com", Some("198.51.100.66")).await.is_ok());
+    }
+
+    #[tokio::test]
+    async fn past_the_account_limit_only_fresh_addresses_get_one_try() {
+        let limiter = limiter(GuessPolicy { per_account: 6, ..POLICY });
+        for botnet in 0..3 {
+            for _ in 0..2 {
+                let _failed = limiter.admit("alice@example.com", Some(&format!("198.51.100.{botnet}"))).await.unwrap();
+            }
+        }
+        // Six failures on the account: an address that tried before is refused, a fresh one gets one try.
+        assert!(limiter.admit("alice@example.com", Some("198.51.100.0")).await.is_err());
+        let _owner = limiter.admit("alice@example.com", Some("203.0.113.7")).await.unwrap();
+        assert!(limiter.admit("alice@example.com", Some("203.0.113.7")).await.is_err());
+        let _fresh = limiter.admit("alice@example.com", Some("2001:db8:5::1")).await.unwrap();
+        assert!(
+            limiter.admit("alice@example.com", Some("2001:db8:5::2")).await.is_err(),
+            "the same IPv6 /64 is one address"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_address_spraying_many_accounts_is_stopped() {
+        let limiter = limiter(GuessPolicy { per_address: 10, ..POLICY });
+        for account in 0..10 {
+            let _failed = limiter.admit(&format!("user{account}@example.com"), Some("198.51.100.9")).await.unwrap();
+        }
+        assert!(limiter.admit("user10@example.com", Some("198.51.100.9")).await.is_err());
+        assert!(limiter.admit("user10@example.com", Some("203.0.113.7")).await.is_ok());
+    }
+}

@@ -266,6 +266,7 @@ pub fn delete_user() {}
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many wrong current passwords, limited like logins; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds until the limit's window ends"))),
     ),
     security(("bearer" = [])),
 )]
@@ -470,7 +471,8 @@ pub fn delete_category() {}
         (status = 403, description = "The account is inactive", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Insufficient stock", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid lines, unknown or inactive product, mixed currencies, or an Idempotency-Key reused with other lines", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid lines, unknown or inactive product, mixed currencies, a line over the per-customer units limit, or an Idempotency-Key reused with other lines", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many orders by this user in a short time, or the user's recent orders already hold the most units of a product a customer may order; see `Retry-After`", body = Problem, content_type = "application/problem+json", headers(("Retry-After" = u64, description = "Seconds until a retry may succeed"))),
         (status = 503, description = "A dependency is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),

@@ -419,7 +419,21 @@ impl App {
         let signer = self.service_signer.as_ref().expect(NEEDS_LOCAL);
         let mut claims = self.claims(Role::Service);
         claims.sub = bridge::consumer::service_subject();
+        // As the bridge signs them: service tokens may live at most 10 minutes.
+        claims.exp = claims.iat + 300;
         signer.sign(&claims).expect("sign service token")
+    }
+
+    /// `claims` signed with the service key the system trusts; `None` against an external system, whose
+    /// service key a test does not hold.
+    pub fn sign_service(&self, claims: &AccessClaims) -> Option<String> {
+        self.service_signer.as_ref()?.sign(claims).ok()
+    }
+
+    /// Like [`App::sign`] with another JOSE header `typ` (or none): a token the system must refuse.
+    pub fn sign_with_header_type(&self, claims: &AccessClaims, typ: Option<&str>) -> String {
+        let signer = self.signer.as_ref().expect("no signing key (see App::sign)");
+        signer.sign_with_header_type(claims, typ).expect("sign token")
     }
 
     /// An origin the system's CORS allow-list holds, or `None` when it allows none: [`SPAWNED_CORS_ORIGIN`]

@@ -2,6 +2,10 @@
 //!
 //! The cache is an optimisation: callers treat every [`CacheError`] as a miss and go on to Postgres. Natively
 //! every call is bounded by a timeout, and a dead Redis is retried on the next call.
+//!
+//! The counters rate limits rely on ([`Cache::incr_window`], [`Cache::decr_window`], [`Cache::add_sliding`])
+//! are each one Lua script (`EVAL`), so a count and its expiry change together: no caller can read a count
+//! another has not finished writing, and no counter is ever left without an expiry.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
@@ -28,6 +32,36 @@ pub enum CacheError {
     #[error("unexpected cache reply: {0}")]
     Reply(String),
 }
+
+/// A fixed-window counter just after a hit: the count in the current window (this hit included) and the
+/// time left until the window ends and the count starts again from zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowCount {
+    /// Hits in the window so far, this one included.
+    pub count: i64,
+    /// Time until the window ends.
+    pub resets_in: Duration,
+}
+
+/// `INCR` and, when the key has no expiry yet (its first hit, or a counter an older version left without
+/// one), `PEXPIRE` to the window; then the count and the milliseconds left.
+const INCR_WINDOW: &str = "local n = redis.call('INCR', KEYS[1]) \
+local ttl = redis.call('PTTL', KEYS[1]) \
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) ttl = tonumber(ARGV[1]) end \
+return {n, ttl}";
+
+/// `DECR` only while the window runs: an expired (or expiry-less) counter is not recreated or touched.
+const DECR_WINDOW: &str = "if redis.call('PTTL', KEYS[1]) > 0 then return redis.call('DECR', KEYS[1]) end \
+return 0";
+
+/// `INCRBY` and a fresh `PEXPIRE`; a counter that reaches zero is deleted, and a negative delta never
+/// creates one.
+const ADD_SLIDING: &str = "local delta = tonumber(ARGV[1]) \
+if delta < 0 and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
+local n = redis.call('INCRBY', KEYS[1], delta) \
+if n <= 0 then redis.call('DEL', KEYS[1]) return 0 end \
+redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
+return n";
 
 /// A handle to one Redis server. Cheap to create: it connects on first use.
 #[derive(Clone)]
@@ -77,9 +111,48 @@ impl Cache {
         self.inner.del(key).await
     }
 
+    /// Counts one hit on the fixed-window counter `key`, atomically: the first hit starts a window of
+    /// `window`, and the answer is the count with this hit and the time left in the window. Count *before*
+    /// the work a limit guards, and compare the returned count: concurrent callers each get their own count.
+    pub async fn incr_window(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
+        let reply = self.inner.eval_ints(INCR_WINDOW, key, &[millis(window)]).await?;
+        match reply[..] {
+            [count, left_ms] => {
+                Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)) })
+            }
+            _ => Err(CacheError::Reply(format!("{reply:?}"))),
+        }
+    }
+
+    /// Takes one hit back from the fixed-window counter `key` (an attempt that turned out not to count),
+    /// only while its window runs; the new count (0 when the window is over).
+    pub async fn decr_window(&self, key: &str) -> Result<i64, CacheError> {
+        single(self.inner.eval_ints(DECR_WINDOW, key, &[]).await?)
+    }
+
+    /// Adds `delta` (may be negative) to the counter `key` and sets it to expire `ttl` after this change,
+    /// atomically; at zero or below the key is removed, and a negative delta never creates it. The new value.
+    /// For counts of work in flight: a holder that dies without taking its share back is forgotten `ttl`
+    /// after the last change.
+    pub async fn add_sliding(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64, CacheError> {
+        single(self.inner.eval_ints(ADD_SLIDING, key, &[delta, millis(ttl)]).await?)
+    }
+
     /// `PING`.
     pub async fn ping(&self) -> Result<(), CacheError> {
         self.inner.ping().await
+    }
+}
+
+/// A duration in whole milliseconds for `PEXPIRE`, at least 1.
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
+}
+
+fn single(reply: Vec<i64>) -> Result<i64, CacheError> {
+    match reply[..] {
+        [value] => Ok(value),
+        _ => Err(CacheError::Reply(format!("{reply:?}"))),
     }
 }
 

@@ -79,6 +79,26 @@ impl Cache {
         Ok(removed > 0)
     }
 
+    /// `EVAL script 1 key args...`, the reply as integers (a Lua table arrives as a list).
+    pub(super) async fn eval_ints(&self, script: &str, key: &str, args: &[i64]) -> Result<Vec<i64>, CacheError> {
+        let reply: redis::Value =
+            self.run(|mut c| async move {
+                redis::cmd("EVAL").arg(script).arg(1).arg(key).arg(args).query_async(&mut c).await
+            })
+            .await?;
+        let values = match reply {
+            redis::Value::Array(values) => values,
+            single => vec![single],
+        };
+        values
+            .into_iter()
+            .map(|value| match value {
+                redis::Value::Int(value) => Ok(value),
+                other => Err(CacheError::Reply(format!("{other:?}"))),
+            })
+            .collect()
+    }
+
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         let reply: String = self.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await?;
         if reply == "PONG" {

@@ -1,5 +1,6 @@
 //! Spin backend: `spin_sdk::redis` (fermyon:spin/redis@2.0.0). Commands without a dedicated host function
-//! (`SET .. EX`, `EXPIRE`, `TTL`, `PING`) go through `execute`.
+//! (`SET .. EX`, `EXPIRE`, `TTL`, `PING`, `EVAL`) go through `execute`, whose host flattens an array reply
+//! into the result list (so a Lua table of integers arrives as `Int64`s, in order).
 
 use std::cell::OnceCell;
 use std::rc::Rc;
@@ -64,6 +65,23 @@ impl Cache {
 
     pub(super) async fn del(&self, key: &str) -> Result<bool, CacheError> {
         Ok(self.connection()?.del(&[key.to_owned()]).map_err(map_error)? > 0)
+    }
+
+    /// `EVAL script 1 key args...`, the reply as integers.
+    pub(super) async fn eval_ints(&self, script: &str, key: &str, args: &[i64]) -> Result<Vec<i64>, CacheError> {
+        let mut params = vec![
+            RedisParameter::Binary(script.as_bytes().to_vec()),
+            RedisParameter::Int64(1),
+            RedisParameter::Binary(key.as_bytes().to_vec()),
+        ];
+        params.extend(args.iter().map(|arg| RedisParameter::Int64(*arg)));
+        self.execute("EVAL", params)?
+            .into_iter()
+            .map(|result| match result {
+                RedisResult::Int64(value) => Ok(value),
+                other => Err(CacheError::Reply(format!("{other:?}"))),
+            })
+            .collect()
     }
 
     pub(super) async fn ping(&self) -> Result<(), CacheError> {

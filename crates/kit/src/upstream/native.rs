@@ -7,7 +7,10 @@ use futures::future::BoxFuture;
 use http::HeaderValue;
 
 use super::UpstreamError;
-use crate::http::{Request, Response, SPIN_PATH_INFO};
+use crate::http::{Request, Response, SPIN_CLIENT_ADDR, SPIN_PATH_INFO};
+
+/// The `spin-client-addr` Spin 4.0.2 gives a request made by service chaining.
+const CHAINED_CLIENT_ADDR: &str = "0.0.0.0:0";
 
 /// Dispatches a chained request to a component by name; `None` when there is no such component.
 pub trait Chain: Send + Sync {
@@ -31,10 +34,12 @@ impl Upstream {
         mut request: Request,
         timeout: Duration,
     ) -> Result<Response, UpstreamError> {
-        // What Spin does for a chained request: the private component sees its whole path in spin-path-info.
+        // What Spin does for a chained request: it keeps the caller's headers and appends its own, the whole
+        // path in spin-path-info and the fixed client address of chained calls, 0.0.0.0:0.
         if let Ok(path) = HeaderValue::from_str(request.uri().path()) {
-            request.headers_mut().insert(SPIN_PATH_INFO, path);
+            request.headers_mut().append(SPIN_PATH_INFO, path);
         }
+        request.headers_mut().append(SPIN_CLIENT_ADDR, HeaderValue::from_static(CHAINED_CLIENT_ADDR));
         if let Ok(host) = HeaderValue::from_str(&format!("{component}.spin.internal")) {
             request.headers_mut().insert(http::header::HOST, host);
         }

@@ -261,6 +261,36 @@ fn base64_decode(text: &str) -> Vec<u8> {
     URL_SAFE_NO_PAD.decode(text).expect("base64url")
 }
 
+#[tokio::test]
+async fn tokens_of_another_kind_or_living_too_long_are_refused_even_with_a_trusted_key() {
+    let app = spawn_app().await;
+    let status = |token: String| {
+        let request = app.request(Method::GET, "/users/me").bearer_auth(token);
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    for typ in [None, Some("JWT"), Some("id+jwt")] {
+        assert_eq!(status(app.sign_with_header_type(&app.claims(Role::Admin), typ)).await, 401, "{typ:?}");
+    }
+    // Access tokens live at most access_token_ttl_secs (15 minutes); both instants come from the signer.
+    let lasting = |role, secs| {
+        let mut claims = app.claims(role);
+        claims.exp = claims.iat + secs;
+        claims
+    };
+    assert_eq!(status(app.sign(&lasting(Role::Admin, 86_400))).await, 401);
+    assert_eq!(status(app.sign(&lasting(Role::Customer, 901))).await, 401);
+    assert_ne!(status(app.sign(&lasting(Role::Customer, 900))).await, 401);
+    // A service key signs tokens of at most 10 minutes: one leaked cannot mint a token for a year.
+    let mut year = lasting(Role::Service, 365 * 86_400);
+    year.sub = bridge::consumer::service_subject();
+    if let Some(token) = app.sign_service(&year) {
+        assert_problem(app.request(Method::GET, "/users/me").bearer_auth(token).send().await.unwrap(), 401).await;
+        let mut short = lasting(Role::Service, 600);
+        short.sub = bridge::consumer::service_subject();
+        assert_ne!(status(app.sign_service(&short).unwrap()).await, 401);
+    }
+}
+
 /// Need a system of their own: settings of its own (a database or Redis that is down).
 mod local {
     use super::*;

@@ -311,10 +311,31 @@ async fn registration_rejects_bad_input_with_4xx() {
     assert_eq!(created["user"]["full_name"], "Zoë 山田 Ångström");
 }
 
-/// Need a system of their own: settings of its own (a Redis that is down).
+/// Need a system of their own: settings of its own (a Redis that is down, a trusted proxy).
 mod local {
     use super::*;
     use e2e::spawn_local_app_with;
+
+    #[tokio::test]
+    async fn behind_a_trusted_proxy_the_forwarded_client_is_limited_and_its_own_entries_ignored() {
+        let app = spawn_local_app_with(&[("trusted_proxy_hops", "1"), ("registrations_per_address", "2")]).await;
+        // The test plays the ingress: it appends the address it saw to whatever the client sent.
+        let register = |forwarded_for: &'static str| {
+            let request = app.request(Method::POST, "/auth/register").json(&registration(&app));
+            let request =
+                if forwarded_for.is_empty() { request } else { request.header("x-forwarded-for", forwarded_for) };
+            async move { request.send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(register("198.51.100.1, 203.0.113.10").await, 201);
+        assert_eq!(register("203.0.113.10").await, 201);
+        assert_eq!(register("203.0.113.10").await, 429);
+        // The client's own entries, left of the proxy's, change nothing.
+        assert_eq!(register("198.51.100.2, 198.51.100.3, 203.0.113.10").await, 429);
+        // Another client behind the same proxy has a counter of its own.
+        assert_eq!(register("198.51.100.1, 203.0.113.11").await, 201);
+        // A request that reached Spin directly counts against its real peer.
+        assert_eq!(register("").await, 201);
+    }
 
     #[tokio::test]
     async fn login_still_works_when_redis_is_down_without_rate_limits() {
@@ -328,4 +349,137 @@ mod local {
         assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
         assert_eq!(refresh(&app, token(&registered, "refresh_token")).await.status(), 200);
     }
+}
+
+/// A client whose connections leave from a loopback address of its own (`127.x.y.z`, never 127.0.0.1), so
+/// the per-address counters this test drives are its own even on a shared system. `None` when the system is
+/// not on this machine's IPv4 loopback (the test cannot choose its address then, and says so).
+fn client_at_own_address(app: &App) -> Option<(reqwest::Client, std::net::Ipv4Addr)> {
+    let url = reqwest::Url::parse(&app.base_url).ok()?;
+    let on_loopback = url.host_str()?.parse::<std::net::Ipv4Addr>().is_ok_and(|host| host.is_loopback());
+    if !on_loopback {
+        eprintln!("skipped: needs a system on 127.0.0.1 to connect from an address of the test's own");
+        return None;
+    }
+    let random = *uuid::Uuid::new_v4().as_bytes();
+    let ip = std::net::Ipv4Addr::new(127, random[0].max(1), random[1], random[2] % 254 + 1);
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(ip))
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .build()
+        .ok()?;
+    Some((client, ip))
+}
+
+fn registration(app: &App) -> Value {
+    json!({ "email": app.unique_email(), "password": PASSWORD, "full_name": "Test User" })
+}
+
+/// `registrations_per_address` of the system under test: the spin.toml default, or
+/// `PYCOMMERCE_REGISTRATIONS_PER_ADDRESS` for an external system configured otherwise.
+fn registrations_per_address() -> usize {
+    std::env::var("PYCOMMERCE_REGISTRATIONS_PER_ADDRESS").ok().and_then(|limit| limit.parse().ok()).unwrap_or(50)
+}
+
+#[tokio::test]
+async fn registrations_with_spoofed_client_addresses_still_meet_the_per_address_limit() {
+    let app = spawn_app().await;
+    let Some((client, _)) = client_at_own_address(&app) else { return };
+    let limit = registrations_per_address();
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for attempt in 0..limit + 10 {
+        // Every request claims another address, first in line as Spin would pass it on.
+        let response = client
+            .post(app.url("/auth/register"))
+            .header("spin-client-addr", format!("198.51.100.{}:{}", attempt % 250 + 1, 20_000 + attempt))
+            .header("x-forwarded-for", format!("203.0.113.{}", attempt % 250 + 1))
+            .header("x-pc-client-addr", format!("192.0.2.{}", attempt % 250 + 1))
+            .json(&registration(&app))
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 429 {
+            retry_after = response.headers().get("retry-after").map(|value| value.to_str().unwrap().to_owned());
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses.iter().filter(|status| **status == 201).count(), limit, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 10, "{statuses:?}");
+    let retry_after: u64 = retry_after.expect("Retry-After on a 429").parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+}
+
+async fn login_from(app: &App, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    let body = json!({ "email": email, "password": password });
+    client.post(app.url("/auth/login")).json(&body).send().await.unwrap()
+}
+
+#[tokio::test]
+async fn after_another_addresses_failures_the_owner_logs_in_from_their_own() {
+    let app = spawn_app().await;
+    let (Some((attacker, _)), Some((owner, _))) = (client_at_own_address(&app), client_at_own_address(&app)) else {
+        return;
+    };
+    let email = app.unique_email();
+    app.register(&email, PASSWORD).await;
+    for _ in 0..5 {
+        assert_problem(login_from(&app, &attacker, &email, "a wrong guess").await, 401).await;
+    }
+    // The attacker's address is done with this account, even with the right password...
+    assert_problem(login_from(&app, &attacker, &email, PASSWORD).await, 429).await;
+    // ...and the owner, from their own address, is not locked out by it.
+    let session = login_from(&app, &owner, &email, PASSWORD).await;
+    assert_eq!(session.status(), 200);
+    assert_problem(login_from(&app, &attacker, &email, "another guess").await, 429).await;
+}
+
+#[tokio::test]
+async fn of_500_concurrent_wrong_password_logins_at_most_5_reach_argon2id() {
+    let app = spawn_app().await;
+    let Some((client, _)) = client_at_own_address(&app) else { return };
+    let email = app.unique_email();
+    app.register(&email, PASSWORD).await;
+    // In a system this test started, users runs in this process (nextest gives every test its own), so its
+    // Argon2id verifications can be counted; against another system the 401s are what reached it.
+    let verified_before = users::password::verifications();
+    let attempts = (0..500).map(|_| login_from(&app, &client, &email, "a wrong guess"));
+    let responses = futures::future::join_all(attempts).await;
+    let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
+    let unauthorized = statuses.iter().filter(|status| **status == 401).count();
+    let limited = statuses.iter().filter(|status| **status == 429).count();
+    assert!(unauthorized <= 5, "{unauthorized} guesses were checked");
+    assert_eq!(unauthorized + limited, 500, "{statuses:?}");
+    if app.is_local() {
+        let verified = users::password::verifications() - verified_before;
+        assert!(verified <= 5, "{verified} Argon2id verifications");
+        assert_eq!(verified as usize, unauthorized);
+    }
+    // The owner, elsewhere, still gets in.
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_current_passwords_are_limited_like_logins_and_the_owner_keeps_a_way_in() {
+    let app = spawn_app().await;
+    let Some((thief, _)) = client_at_own_address(&app) else { return };
+    let email = app.unique_email();
+    let registered = app.register(&email, PASSWORD).await;
+    // Someone holding a stolen access token guesses the current password.
+    let access = token(&registered, "access_token").to_owned();
+    let guess = |client: &reqwest::Client, current: &str| {
+        let body = json!({ "current_password": current, "new_password": "a new long password" });
+        client.request(Method::PUT, app.url("/users/me/password")).bearer_auth(&access).json(&body).send()
+    };
+    for attempt in 0..5 {
+        assert_problem(guess(&thief, &format!("guess number {attempt}")).await.unwrap(), 403).await;
+    }
+    let limited = guess(&thief, PASSWORD).await.unwrap();
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=900).contains(&retry_after), "{retry_after}");
+    assert_problem(limited, 429).await;
+    // The password is unchanged, and the owner, from their own address, can still change it.
+    assert_eq!(app.login(&email, PASSWORD).await.status(), 200);
+    assert_eq!(guess(&app.client, PASSWORD).await.unwrap().status(), 204);
 }

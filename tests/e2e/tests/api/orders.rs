@@ -1,6 +1,7 @@
 //! Orders through the gateway: placing (stock reserved through the bridge, prices from the catalog),
-//! idempotency, bounded input, who sees which order, cancellation, oversell under concurrency, and a
-//! bridge that is down. The outbox rows are checked in the test's own database when it started the system.
+//! idempotency, bounded input, who sees which order, cancellation, oversell under concurrency, the per-user
+//! limits (rate, units per product, also under concurrency), and a bridge that is down. The outbox rows are
+//! checked in the test's own database when it started the system.
 
 use e2e::{assert_problem, spawn_app, App};
 use kit::identity::Role;
@@ -254,4 +255,58 @@ mod local {
         assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, 0);
         assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.outbox").await, 0);
     }
+}
+
+#[tokio::test]
+async fn placing_orders_faster_than_the_per_user_rate_is_429_with_retry_after() {
+    let app = spawn_app().await;
+    let cups = product(&app, 100, 50).await;
+    let token = customer(&app).await;
+    let body = json!({ "items": [{ "product_id": cups, "quantity": 1 }] });
+    for _ in 0..10 {
+        assert_eq!(place(&app, &token, &body, None).await.status(), 201);
+    }
+    let limited = place(&app, &token, &body, None).await;
+    let retry_after: u64 = limited.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    assert_problem(limited, 429).await;
+    assert_eq!(stock(&app, &cups).await, 40, "the refused order reserved nothing");
+    // Another customer is not slowed down by it.
+    assert_eq!(place(&app, &customer(&app).await, &body, None).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_customer_holds_at_most_the_units_cap_of_a_product_until_orders_are_cancelled() {
+    let app = spawn_app().await;
+    let cups = product(&app, 100, 100).await;
+    let token = customer(&app).await;
+    let order = |quantity: i32| json!({ "items": [{ "product_id": cups, "quantity": quantity }] });
+    assert_problem(place(&app, &token, &order(21), None).await, 422).await;
+    let first: Value = place(&app, &token, &order(15), None).await.json().await.unwrap();
+    let over = place(&app, &token, &order(6), None).await;
+    let retry_after: u64 = over.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((86_000..=86_400).contains(&retry_after), "until the first order leaves the 24 h window: {retry_after}");
+    assert_problem(over, 429).await;
+    assert_eq!(place(&app, &token, &order(5), None).await.status(), 201, "exactly the cap");
+    assert_eq!(stock(&app, &cups).await, 80);
+    // Cancelling gives the units back at once.
+    let cancel = format!("/orders/{}/cancel", first["id"].as_str().unwrap());
+    assert_eq!(app.request(Method::POST, &cancel).bearer_auth(&token).send().await.unwrap().status(), 200);
+    assert_eq!(place(&app, &token, &order(6), None).await.status(), 201);
+    // The cap is per customer.
+    assert_eq!(place(&app, &customer(&app).await, &order(20), None).await.status(), 201);
+}
+
+#[tokio::test]
+async fn ten_concurrent_orders_of_the_whole_units_cap_make_exactly_one_order() {
+    let app = spawn_app().await;
+    let cups = product(&app, 100, 1000).await;
+    let token = customer(&app).await;
+    let body = json!({ "items": [{ "product_id": cups, "quantity": 20 }] });
+    let attempts = (0..10).map(|_| place(&app, &token, &body, None));
+    let statuses: Vec<u16> =
+        futures::future::join_all(attempts).await.iter().map(|response| response.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|status| **status == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|status| **status == 429).count(), 9, "{statuses:?}");
+    assert_eq!(stock(&app, &cups).await, 980);
 }
