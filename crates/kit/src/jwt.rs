@@ -428,8 +428,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn service_keys_sign_only_service_tokens_and_user_keys_never_do() {
+    /// A user key, a service key, and a verifier trusting each for its own roles.
+    fn user_and_service_keys() -> (Signer, Signer, Verifier) {
         let (user_private, user_public) = generate_key_pair().unwrap();
         let (service_private, service_public) = generate_key_pair().unwrap();
         let user_signer = Signer::from_pem(&user_private).unwrap();
@@ -438,6 +438,12 @@ mod tests {
             .unwrap()
             .with_service_keys(&[PublicKey::from_pem(&service_public).unwrap()])
             .unwrap();
+        (user_signer, service_signer, verifier)
+    }
+
+    #[test]
+    fn service_keys_sign_only_service_tokens_and_user_keys_never_do() {
+        let (user_signer, service_signer, verifier) = user_and_service_keys();
         let with_role = |role| AccessClaims { role, exp: now_secs() + 300, ..claims() };
 
         let service = verifier.verify(&service_signer.sign(&with_role(Role::Service)).unwrap()).unwrap();
@@ -466,14 +472,7 @@ mod tests {
 
     #[test]
     fn tokens_may_not_outlive_their_kinds_maximum_lifetime() {
-        let (user_private, user_public) = generate_key_pair().unwrap();
-        let (service_private, service_public) = generate_key_pair().unwrap();
-        let user_signer = Signer::from_pem(&user_private).unwrap();
-        let service_signer = Signer::from_pem(&service_private).unwrap();
-        let verifier = Verifier::new(&[PublicKey::from_pem(&user_public).unwrap()], ISSUER, AUDIENCE)
-            .unwrap()
-            .with_service_keys(&[PublicKey::from_pem(&service_public).unwrap()])
-            .unwrap();
+        let (user_signer, service_signer, verifier) = user_and_service_keys();
         let now = now_secs();
         let lasting = |role, secs| AccessClaims { role, iat: now, exp: now + secs, ..claims() };
 

@@ -162,6 +162,21 @@ async fn reports_are_for_admins_and_refuse_bad_ranges_and_periods() {
     assert_eq!(defaults["to"], today());
 }
 
+/// Places orders of 1, 2 and 3 units of `product` as `token`'s customer and cancels the first; their ids.
+async fn three_orders_the_first_cancelled(app: &App, token: &str, product: &str) -> Vec<String> {
+    let mut order_ids = Vec::new();
+    for quantity in [1, 2, 3] {
+        let body = json!({ "items": [{ "product_id": product, "quantity": quantity }] });
+        let response = place(app, token, &body, None).await;
+        assert_eq!(response.status(), 201);
+        order_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let cancel =
+        app.request(Method::POST, &format!("/orders/{}/cancel", order_ids[0])).bearer_auth(token).send().await.unwrap();
+    assert_eq!(cancel.status(), 200);
+    order_ids
+}
+
 #[tokio::test]
 async fn orders_placed_through_the_gateway_reach_the_reports_once_without_the_cancelled_one() {
     // Through the system's outbox relay, Kafka and the analytics consumer. A product of its own, priced in a
@@ -169,20 +184,7 @@ async fn orders_placed_through_the_gateway_reach_the_reports_once_without_the_ca
     let app = spawn_app_with_events().await;
     let cups = product_in(&app, "CHF", 1250, 50).await;
     let token = customer(&app).await;
-    let mut order_ids = Vec::new();
-    for quantity in [1, 2, 3] {
-        let body = json!({ "items": [{ "product_id": cups, "quantity": quantity }] });
-        let response = place(&app, &token, &body, None).await;
-        assert_eq!(response.status(), 201);
-        order_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
-    }
-    let cancel = app
-        .request(Method::POST, &format!("/orders/{}/cancel", order_ids[0]))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(cancel.status(), 200);
+    three_orders_the_first_cancelled(&app, &token, &cups).await;
 
     // Within a bounded time the reports show the two orders that stand (2 + 3 cups).
     let path = format!("/analytics/top-products?from={0}&to={0}&currency=CHF&limit=100", today());
@@ -307,20 +309,7 @@ mod local {
         let prefix = app.topic_prefix().to_owned();
         let cups = product(&app, 1250, 50).await;
         let token = customer(&app).await;
-        let mut order_ids = Vec::new();
-        for quantity in [1, 2, 3] {
-            let body = json!({ "items": [{ "product_id": cups, "quantity": quantity }] });
-            let response = place(&app, &token, &body, None).await;
-            assert_eq!(response.status(), 201);
-            order_ids.push(response.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
-        }
-        let cancel = app
-            .request(Method::POST, &format!("/orders/{}/cancel", order_ids[0]))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(cancel.status(), 200);
+        let order_ids = three_orders_the_first_cancelled(&app, &token, &cups).await;
 
         // The consumer side sees exactly the events of these orders, each once, keyed by order id.
         let topic = format!("{prefix}order.created");
