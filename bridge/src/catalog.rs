@@ -1,250 +1,135 @@
-//! `pycommerce.catalog.v1.ProductService` over the `catalog` schema.
+//! `pycommerce.catalog.v1.ProductService`, over the catalog's own code: product reads through the products
+//! component's store, reservations through the `reservations` crate (the catalog's state machine). The
+//! bridge writes no SQL on `catalog.*` itself.
 //!
-//! Stock is never oversold: a reservation decrements each line with a conditional update
-//! (`stock >= quantity`) inside one transaction, lines locked in product-id order (no deadlocks between
-//! concurrent orders), and the whole reservation rolls back if any line is short. The order id is claimed
-//! first (`INSERT ... ON CONFLICT DO NOTHING`), so a repeated or concurrent call for the same order reserves
-//! once. Every stock change bumps `catalog.version`, so cached catalog listings show it at once.
+//! Stock is never oversold: a reservation locks its products in id order and takes every line or none, in one
+//! statement. It is *held* until the orders component writes the order (which commits it in the same
+//! statement) and expires otherwise: the [`crate::sweeper`] gives the units back.
 
-use std::collections::HashSet;
+use std::time::Duration;
 
 use bridge_proto::catalog::v1::product_service_server::ProductService;
 use bridge_proto::catalog::v1::{
     CheckStockRequest, CheckStockResponse, GetProductByIdRequest, Product, ReleaseStockRequest, ReleaseStockResponse,
     ReserveStockRequest, ReserveStockResponse, ReservedLine,
 };
-use bridge_proto::limits::{MAX_LINES, MAX_QUANTITY};
+use bridge_proto::limits::MAX_QUANTITY;
 use bridge_proto::BridgeError;
+use kit::db::Db;
+use products::store::Store;
+use reservations::Line;
 use tonic::{Request, Response, Status};
 
-use crate::db::{column, unavailable, uuid_arg, Database};
+use crate::db::uuid_arg;
+use crate::users::Users;
 
 /// The catalog service.
 #[derive(Clone)]
 pub struct Catalog {
-    db: Database,
+    db: Db,
+    store: Store,
+    users: Users,
+    hold: Duration,
 }
 
 impl Catalog {
-    /// The service over `db`.
-    pub fn new(db: Database) -> Self {
-        Self { db }
+    /// The service over `db`; reservations are held for `hold` until their order is written.
+    pub fn new(db: Db, hold: Duration) -> Self {
+        Self { store: Store::new(db.clone()), users: Users::new(db.clone()), db, hold }
     }
 
-    /// `GetProductById`.
+    /// `GetProductById`: products for sale (inactive ones are NOT_FOUND, as in the public API).
     pub async fn product(&self, id: &str) -> Result<Product, BridgeError> {
         let id = uuid_arg(id, "product_id")?;
-        let row = self
-            .db
-            .run(async |client| {
-                client
-                    .query_opt(
-                        "SELECT id, sku, name, price_cents, currency, stock, active FROM catalog.products WHERE id = $1",
-                        &[&id],
-                    )
-                    .await
-                    .map_err(|e| unavailable(&e))
-            })
-            .await?
-            .ok_or_else(|| BridgeError::NotFound(format!("product {id} does not exist")))?;
+        let product = self
+            .store
+            .product(id, false)
+            .await
+            .map_err(|error| unavailable(&error))?
+            .ok_or_else(|| BridgeError::NotFound(format!("product {id} is not for sale")))?;
         Ok(Product {
-            id: column::<uuid::Uuid>(&row, "id")?.to_string(),
-            sku: column(&row, "sku")?,
-            name: column(&row, "name")?,
-            price_cents: column(&row, "price_cents")?,
-            currency: column(&row, "currency")?,
-            stock: column(&row, "stock")?,
-            active: column(&row, "active")?,
+            id: product.id.to_string(),
+            sku: product.sku,
+            name: product.name,
+            price_cents: product.price.cents,
+            currency: product.price.currency,
+            stock: product.stock,
+            active: product.active,
         })
     }
 
     /// `CheckStock`.
     pub async fn check_stock(&self, id: &str, quantity: i32) -> Result<CheckStockResponse, BridgeError> {
-        check_quantity(quantity)?;
-        let product = self.product(id).await?;
-        if !product.active {
-            return Err(BridgeError::NotFound(format!("product {} is not for sale", product.id)));
+        if !(1..=MAX_QUANTITY).contains(&quantity) {
+            return Err(BridgeError::Invalid(format!("quantity must be 1 to {MAX_QUANTITY}")));
         }
+        let product = self.product(id).await?;
         Ok(CheckStockResponse { available: product.stock >= quantity, in_stock: product.stock })
     }
 
-    /// `ReserveStock`: all lines or none; once per order id.
+    /// `ReserveStock`: all lines or none, once per order id; with a `user_id`, only for an active user (the
+    /// check and the reservation are one call for the orders component).
     pub async fn reserve(&self, request: ReserveStockRequest) -> Result<ReserveStockResponse, BridgeError> {
         let order_id = uuid_arg(&request.order_id, "order_id")?;
-        if request.items.is_empty() || request.items.len() > MAX_LINES {
-            return Err(BridgeError::Invalid(format!("an order has 1 to {MAX_LINES} lines")));
-        }
-        let mut lines = Vec::with_capacity(request.items.len());
-        let mut seen = HashSet::new();
-        for item in &request.items {
-            let product_id = uuid_arg(&item.product_id, "items.product_id")?;
-            check_quantity(item.quantity)?;
-            if !seen.insert(product_id) {
-                return Err(BridgeError::Invalid(format!("product {product_id} appears on two lines")));
+        let user_id = match request.user_id.as_str() {
+            "" => None,
+            user_id => {
+                if !self.users.user(user_id).await?.active {
+                    return Err(BridgeError::NotFound(format!("user {user_id} is not active")));
+                }
+                Some(uuid_arg(user_id, "user_id")?)
             }
-            lines.push((product_id, item.quantity));
-        }
-        // A fixed lock order: two orders touching the same products cannot deadlock.
-        lines.sort_by_key(|(product_id, _)| *product_id);
-
-        let outcome = self
-            .db
-            .run(async |client| {
-                let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
-                let claimed = transaction
-                    .execute(
-                        "INSERT INTO catalog.stock_reservations (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING",
-                        &[&order_id],
-                    )
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                if claimed == 0 {
-                    // Reserved before (or concurrently, and that transaction committed): answer the same.
-                    let existing = reserved_lines(&transaction, order_id).await?;
-                    transaction.rollback().await.map_err(|e| unavailable(&e))?;
-                    return Ok(ReserveStockResponse { newly_reserved: false, lines: existing });
-                }
-                let mut reserved = Vec::with_capacity(lines.len());
-                for (product_id, quantity) in &lines {
-                    let row = transaction
-                        .query_opt(
-                            "UPDATE catalog.products SET stock = stock - $2, updated_at = now() \
-                             WHERE id = $1 AND active AND stock >= $2 RETURNING name, price_cents, currency",
-                            &[product_id, quantity],
-                        )
-                        .await
-                        .map_err(|e| unavailable(&e))?;
-                    let Some(row) = row else {
-                        let why = shortage(&transaction, *product_id, *quantity).await?;
-                        transaction.rollback().await.map_err(|e| unavailable(&e))?;
-                        return Err(why);
-                    };
-                    reserved.push(ReservedLine {
-                        product_id: product_id.to_string(),
-                        quantity: *quantity,
-                        name: column(&row, "name")?,
-                        unit_price_cents: column(&row, "price_cents")?,
-                        currency: column(&row, "currency")?,
-                    });
-                }
-                for line in &reserved {
-                    let product_id = uuid::Uuid::parse_str(&line.product_id).map_err(|e| unavailable(&e))?;
-                    transaction
-                        .execute(
-                            "INSERT INTO catalog.stock_reservation_lines \
-                             (order_id, product_id, quantity, name, unit_price_cents, currency) \
-                             VALUES ($1, $2, $3, $4, $5, $6)",
-                            &[&order_id, &product_id, &line.quantity, &line.name, &line.unit_price_cents, &line.currency],
-                        )
-                        .await
-                        .map_err(|e| unavailable(&e))?;
-                }
-                bump_catalog_version(&transaction).await?;
-                transaction.commit().await.map_err(|e| unavailable(&e))?;
-                Ok(ReserveStockResponse { newly_reserved: true, lines: reserved })
+        };
+        let lines = request
+            .items
+            .iter()
+            .map(|item| {
+                Ok(Line { product_id: uuid_arg(&item.product_id, "items.product_id")?, quantity: item.quantity })
             })
-            .await?;
-        if outcome.newly_reserved {
-            tracing::info!(%order_id, lines = outcome.lines.len(), "stock reserved");
+            .collect::<Result<Vec<_>, BridgeError>>()?;
+        let reservation = reservations::reserve(&self.db, order_id, user_id, &lines, self.hold).await.map_err(
+            |error| match error {
+                reservations::Error::Invalid(message) => BridgeError::Invalid(message),
+                reservations::Error::NotForSale(_) => BridgeError::NotFound(error.to_string()),
+                reservations::Error::Short { .. } => BridgeError::InsufficientStock(error.to_string()),
+                reservations::Error::Db(error) => unavailable(&error),
+            },
+        )?;
+        if reservation.newly_reserved {
+            tracing::info!(%order_id, lines = reservation.lines.len(), "stock reserved (held)");
         }
-        Ok(outcome)
+        Ok(ReserveStockResponse {
+            newly_reserved: reservation.newly_reserved,
+            lines: reservation
+                .lines
+                .into_iter()
+                .map(|line| ReservedLine {
+                    product_id: line.product_id.to_string(),
+                    quantity: line.quantity,
+                    name: line.name,
+                    unit_price_cents: line.unit_price_cents,
+                    currency: line.currency,
+                })
+                .collect(),
+        })
     }
 
-    /// `ReleaseStock`: gives an order's units back, once.
+    /// `ReleaseStock`: gives back the units of a reservation that is still held (its order was never
+    /// written). A committed reservation is released only by cancelling its order.
     pub async fn release(&self, order_id: &str) -> Result<ReleaseStockResponse, BridgeError> {
         let order_id = uuid_arg(order_id, "order_id")?;
-        let released = self
-            .db
-            .run(async |client| {
-                let transaction = client.transaction().await.map_err(|e| unavailable(&e))?;
-                let marked = transaction
-                    .execute(
-                        "UPDATE catalog.stock_reservations SET released_at = now() \
-                         WHERE order_id = $1 AND released_at IS NULL",
-                        &[&order_id],
-                    )
-                    .await
-                    .map_err(|e| unavailable(&e))?;
-                if marked == 1 {
-                    transaction
-                        .execute(
-                            "UPDATE catalog.products p SET stock = p.stock + l.quantity, updated_at = now() \
-                             FROM catalog.stock_reservation_lines l WHERE l.order_id = $1 AND p.id = l.product_id",
-                            &[&order_id],
-                        )
-                        .await
-                        .map_err(|e| unavailable(&e))?;
-                    bump_catalog_version(&transaction).await?;
-                }
-                transaction.commit().await.map_err(|e| unavailable(&e))?;
-                Ok(marked == 1)
-            })
-            .await?;
+        let released = reservations::release_held(&self.db, order_id).await.map_err(|error| unavailable(&error))?;
         if released {
-            tracing::info!(%order_id, "stock released");
+            tracing::info!(%order_id, "held stock released");
         }
         Ok(ReleaseStockResponse { released })
     }
 }
 
-fn check_quantity(quantity: i32) -> Result<(), BridgeError> {
-    if (1..=MAX_QUANTITY).contains(&quantity) {
-        Ok(())
-    } else {
-        Err(BridgeError::Invalid(format!("quantity must be 1 to {MAX_QUANTITY}")))
-    }
-}
-
-/// Why a line could not be reserved: NOT_FOUND (unknown or inactive) or FAILED_PRECONDITION (short).
-async fn shortage(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    product_id: uuid::Uuid,
-    quantity: i32,
-) -> Result<BridgeError, BridgeError> {
-    let row = transaction
-        .query_opt("SELECT stock, active FROM catalog.products WHERE id = $1", &[&product_id])
-        .await
-        .map_err(|e| unavailable(&e))?;
-    Ok(match row {
-        Some(row) if column::<bool>(&row, "active")? => {
-            let stock: i32 = column(&row, "stock")?;
-            BridgeError::InsufficientStock(format!("product {product_id}: {quantity} wanted, {stock} in stock"))
-        }
-        _ => BridgeError::NotFound(format!("product {product_id} is not for sale")),
-    })
-}
-
-async fn reserved_lines(
-    transaction: &deadpool_postgres::Transaction<'_>,
-    order_id: uuid::Uuid,
-) -> Result<Vec<ReservedLine>, BridgeError> {
-    let rows = transaction
-        .query(
-            "SELECT product_id, quantity, name, unit_price_cents, currency FROM catalog.stock_reservation_lines \
-             WHERE order_id = $1 ORDER BY product_id",
-            &[&order_id],
-        )
-        .await
-        .map_err(|e| unavailable(&e))?;
-    rows.iter()
-        .map(|row| {
-            Ok(ReservedLine {
-                product_id: column::<uuid::Uuid>(row, "product_id")?.to_string(),
-                quantity: column(row, "quantity")?,
-                name: column(row, "name")?,
-                unit_price_cents: column(row, "unit_price_cents")?,
-                currency: column(row, "currency")?,
-            })
-        })
-        .collect()
-}
-
-async fn bump_catalog_version(transaction: &deadpool_postgres::Transaction<'_>) -> Result<(), BridgeError> {
-    transaction
-        .execute("UPDATE catalog.version SET value = value + 1", &[])
-        .await
-        .map(|_| ())
-        .map_err(|e| unavailable(&e))
+/// A database failure as the client sees it: UNAVAILABLE (the cause is logged, not sent).
+pub(crate) fn unavailable(error: &dyn std::fmt::Display) -> BridgeError {
+    tracing::error!(%error, "database call failed");
+    BridgeError::Unavailable("the database is unavailable".to_owned())
 }
 
 #[tonic::async_trait]

@@ -6,8 +6,9 @@
 //!
 //! ## Layout
 //! - [`server`]: the tonic server (gRPC + gRPC-Web, health, reflection) and its lifecycle.
-//! - [`catalog`], [`users`]: `ProductService` and `UserService` over Postgres; [`outbox`]: `OutboxService`,
-//!   which wakes the relay.
+//! - [`catalog`], [`users`]: `ProductService` and `UserService`, through the owning components' store code
+//!   and the `reservations` crate; [`outbox`]: `OutboxService`, which wakes the relay.
+//! - [`sweeper`]: releases held reservations whose order never appeared.
 //! - [`health`]: the health status that follows database reachability.
 //! - [`metrics`]: Prometheus metrics and their HTTP port.
 //! - [`relay`]: the outbox relay, `orders.outbox` → Kafka; [`kafka`]: broker settings and topics.
@@ -31,4 +32,5 @@ pub mod outbox;
 pub mod relay;
 pub mod seed;
 pub mod server;
+pub mod sweeper;
 pub mod users;

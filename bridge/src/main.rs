@@ -88,6 +88,13 @@ struct ServeArgs {
     /// Period of the database health probe, in milliseconds.
     #[arg(long, env = "BRIDGE_HEALTH_INTERVAL_MS", default_value_t = 2000)]
     health_interval_ms: u64,
+    /// How long a stock reservation is held for its order to be written, in seconds; after that the sweeper
+    /// gives the units back (longer than any order request can take, so a slow write is not undercut).
+    #[arg(long, env = "BRIDGE_RESERVATION_HOLD_SECS", default_value_t = 120)]
+    reservation_hold_secs: u64,
+    /// Period of the reservation sweeper, in milliseconds.
+    #[arg(long, env = "BRIDGE_SWEEP_INTERVAL_MS", default_value_t = 5000)]
+    sweep_interval_ms: u64,
     #[command(flatten)]
     kafka: KafkaArgs,
     /// Run the outbox relay (orders.outbox → Kafka). Several bridges may run it at once.
@@ -210,6 +217,8 @@ async fn main() -> anyhow::Result<()> {
                 pool_size,
                 db_timeout_ms,
                 health_interval_ms,
+                reservation_hold_secs,
+                sweep_interval_ms,
                 kafka,
                 relay,
                 relay_batch_size,
@@ -232,6 +241,8 @@ async fn main() -> anyhow::Result<()> {
                 pool_size,
                 db_timeout: std::time::Duration::from_millis(db_timeout_ms),
                 health_interval: std::time::Duration::from_millis(health_interval_ms),
+                reservation_hold: std::time::Duration::from_secs(reservation_hold_secs),
+                sweep_interval: std::time::Duration::from_millis(sweep_interval_ms),
             })
             .await?;
             let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

@@ -35,6 +35,10 @@ pub struct Settings {
     pub db_timeout: Duration,
     /// Period of the database health probe.
     pub health_interval: Duration,
+    /// How long a stock reservation is held for its order to be written before the sweeper releases it.
+    pub reservation_hold: Duration,
+    /// Period of the reservation sweeper.
+    pub sweep_interval: Duration,
     /// The outbox relay, when this bridge runs one.
     pub relay: Option<RelaySettings>,
     /// The analytics consumer, when this bridge runs one.
@@ -80,6 +84,8 @@ impl Drop for Running {
 /// Binds both ports and starts serving.
 pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let db = Database::new(&settings.database_url, settings.pool_size, settings.db_timeout)?;
+    // The components' store code runs on kit's Db port (the same SQL as on Spin).
+    let stores = kit::db::Db::connect(&settings.database_url, settings.db_timeout)?;
     let metrics = Arc::new(Metrics::new());
 
     let (reporter, health_service) = tonic_health::server::health_reporter();
@@ -102,8 +108,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .accept_http1(true)
         .layer(MetricsLayer(metrics.clone()))
         .layer(tonic_web::GrpcWebLayer::new())
-        .add_service(ProductServiceServer::new(Catalog::new(db.clone())))
-        .add_service(UserServiceServer::new(Users::new(db.clone())))
+        .add_service(ProductServiceServer::new(Catalog::new(stores.clone(), settings.reservation_hold)))
+        .add_service(UserServiceServer::new(Users::new(stores.clone())))
         .add_service(OutboxServiceServer::new(Outbox::new(relay.clone())))
         .add_service(health_service)
         .add_service(reflection_v1)
@@ -115,6 +121,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let mut background = vec![
         tokio::spawn(crate::health::watch(db.clone(), reporter, metrics.clone(), settings.health_interval)),
         tokio::spawn(crate::metrics::serve(metrics_listener, metrics.clone(), db.clone())),
+        tokio::spawn(crate::sweeper::run(stores, settings.sweep_interval)),
     ];
     if let Some(relay) = &relay {
         background.push(tokio::spawn(relay.clone().run()));

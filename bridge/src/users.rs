@@ -1,46 +1,40 @@
-//! `pycommerce.users.v1.UserService` over the `users` schema (read-only).
+//! `pycommerce.users.v1.UserService`, read-only, through the users component's store (the bridge writes no
+//! SQL on `users.*` itself).
 
 use bridge_proto::users::v1::user_service_server::UserService;
 use bridge_proto::users::v1::{GetUserByIdRequest, IsUserActiveRequest, IsUserActiveResponse, User};
 use bridge_proto::BridgeError;
+use kit::db::Db;
 use tonic::{Request, Response, Status};
 
-use crate::db::{column, unavailable, uuid_arg, Database};
+use crate::catalog::unavailable;
+use crate::db::uuid_arg;
 
 /// The users service.
 #[derive(Clone)]
 pub struct Users {
-    db: Database,
+    db: Db,
 }
 
 impl Users {
     /// The service over `db`.
-    pub fn new(db: Database) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 
     /// `GetUserById`: deleted users are NOT_FOUND.
     pub async fn user(&self, id: &str) -> Result<User, BridgeError> {
         let id = uuid_arg(id, "user_id")?;
-        let row = self
-            .db
-            .run(async |client| {
-                client
-                    .query_opt(
-                        "SELECT id, email, full_name, role, active FROM users.users WHERE id = $1 AND deleted_at IS NULL",
-                        &[&id],
-                    )
-                    .await
-                    .map_err(|e| unavailable(&e))
-            })
-            .await?
+        let user = users::store::find(&self.db, id)
+            .await
+            .map_err(|error| unavailable(&error))?
             .ok_or_else(|| BridgeError::NotFound(format!("user {id} does not exist")))?;
         Ok(User {
-            id: column::<uuid::Uuid>(&row, "id")?.to_string(),
-            email: column(&row, "email")?,
-            full_name: column(&row, "full_name")?,
-            role: column(&row, "role")?,
-            active: column(&row, "active")?,
+            id: user.id,
+            email: user.email,
+            full_name: user.full_name,
+            role: user.role.as_str().to_owned(),
+            active: user.active,
         })
     }
 }

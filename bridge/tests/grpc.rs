@@ -23,6 +23,8 @@ async fn start(database_url: &str) -> Running {
         pool_size: 8,
         db_timeout: Duration::from_secs(2),
         health_interval: Duration::from_millis(100),
+        reservation_hold: Duration::from_secs(120),
+        sweep_interval: Duration::from_secs(1),
         relay: None,
         consumer: None,
     })

@@ -116,7 +116,7 @@ mod component {
                 .into_iter()
                 .map(|line| catalog_pb::StockLine { product_id: line.product_id, quantity: line.quantity })
                 .collect();
-            let request = catalog_pb::ReserveStockRequest { order_id, items };
+            let request = catalog_pb::ReserveStockRequest { order_id, items, ..Default::default() };
             let reply: catalog_pb::ReserveStockResponse = call(methods::RESERVE_STOCK, &request)?;
             Ok(catalog::Reservation {
                 newly_reserved: reply.newly_reserved,

@@ -29,6 +29,10 @@ pub enum Error {
         /// Seconds until units may free up.
         retry_after_secs: u64,
     },
+    /// The stock reservation expired (or was released) before the order could be written; nothing was
+    /// written, and a retry reserves again.
+    #[error("reservation lost")]
+    ReservationLost,
     /// The Idempotency-Key was used before with another body.
     #[error("idempotency key reused with another request")]
     IdempotencyMismatch,
@@ -60,6 +64,9 @@ impl From<Error> for Problem {
                     "your recent orders already hold the most units of product {product_id} a customer may order \
                  ({max_units}); retry later"
                 ))
+            }
+            Error::ReservationLost => {
+                Problem::unavailable("the order took too long and its stock was given back; retry the request")
             }
             Error::IdempotencyMismatch => Problem::validation(vec![FieldError::new(
                 "Idempotency-Key",

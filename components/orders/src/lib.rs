@@ -99,7 +99,7 @@ impl Service {
             Route::Place => orders::place(&self.db, &self.bridge, &self.limits, request).await,
             Route::List => orders::list(&self.db, request).await,
             Route::Get => orders::get(&self.db, request, id).await,
-            Route::Cancel => orders::cancel(&self.db, &self.bridge, request, id).await,
+            Route::Cancel => orders::cancel(&self.db, request, id).await,
         }
     }
 }

@@ -3,8 +3,11 @@
 //! Placing an order, in this order: validate the body; count the placement against the user's rate limit;
 //! answer a repeated Idempotency-Key from its first order; check through the bridge that the user is
 //! active; claim the units against the user's per-product cap ([`crate::limits`]); reserve the stock
-//! through the bridge (which returns each line's name and price — the only prices used); write order, items,
-//! outbox event and key in one statement; release the reservation if that write fails. A customer sees and cancels only their own
+//! through the bridge (which returns each line's name and price — the only prices used; the reservation is
+//! *held* until the write); write order, items, outbox event and key and commit the reservation in one
+//! statement; release the held reservation if that write fails (if even that fails, the bridge's sweeper
+//! releases it when the hold expires). The relay learns of the event from the outbox's NOTIFY trigger, so
+//! placing an order needs no bridge call after the reservation. A customer sees and cancels only their own
 //! orders (others are 404); an admin sees all.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -76,17 +79,16 @@ async fn reserve_and_write(
 
     let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
     match written {
-        Ok(true) => {}
-        Ok(false) => {
-            // A concurrent request with the same key wrote this order first: answer as a replay would.
-            if let Some(key) = &key {
-                if let Some(order) = replay(db, user_id, key, &hash).await? {
-                    return Ok(created(&order));
-                }
+        Ok(store::Inserted::Written | store::Inserted::AlreadyWritten) => {}
+        Ok(store::Inserted::ReservationLost) => {
+            // A concurrent request with the same key may have committed it a moment before this one looked.
+            if store::find(db, order_id).await?.is_none() {
+                tracing::warn!(%order_id, "stock reservation expired before the order was written");
+                return Err(Error::ReservationLost);
             }
         }
         Err(error) => {
-            // Never leave stock reserved for an order that does not exist.
+            // Never leave stock held for an order that does not exist (the sweeper would, after the hold).
             if let Err(release) = bridge.release_stock(&order_id.to_string()).await {
                 tracing::error!(%order_id, %release, "reservation of a failed order could not be released");
             }
@@ -99,7 +101,6 @@ async fn reserve_and_write(
         return Err(Error::NotFound);
     }
     tracing::info!(%order_id, user_id = %identity.user_id, total_cents = order.total_cents, "order placed");
-    publish_soon(bridge, &order.id).await;
     Ok(created(&order))
 }
 
@@ -115,14 +116,14 @@ async fn replay(db: &Db, user_id: Uuid, key: &str, hash: &[u8]) -> Result<Option
     store::find(db, stored.order_id).await.map_err(Error::from)
 }
 
-/// Writes the order; `Ok(false)` when a concurrent request with the same key already wrote it.
+/// Writes the order and commits its reservation.
 async fn write(
     db: &Db,
     order_id: Uuid,
     user_id: Uuid,
     lines: &[ReservedLine],
     idempotency: Option<(String, Vec<u8>)>,
-) -> Result<bool, Error> {
+) -> Result<store::Inserted, Error> {
     let currency = lines.first().map(|line| line.currency.clone()).unwrap_or_default();
     if lines.iter().any(|line| line.currency != currency) {
         return Err(Problem::validation(vec![FieldError::new(
@@ -173,15 +174,14 @@ pub async fn get(db: &Db, request: &Request, raw_id: &str) -> Result<Response, E
     Ok(json(StatusCode::OK, &order))
 }
 
-/// `POST /orders/{id}/cancel`: releases the stock first (idempotent, so a retry after a failure is safe),
-/// then marks the order cancelled with its `order.cancelled` event. Cancelling twice answers the order.
-pub async fn cancel(db: &Db, bridge: &Bridge, request: &Request, raw_id: &str) -> Result<Response, Error> {
+/// `POST /orders/{id}/cancel`: marks the order cancelled with its `order.cancelled` event and gives its units
+/// back, in one statement (no bridge call). Cancelling twice answers the order.
+pub async fn cancel(db: &Db, request: &Request, raw_id: &str) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let order = visible(db, &identity, raw_id).await?;
     if order.status == "cancelled" {
         return Ok(json(StatusCode::OK, &order));
     }
-    bridge.release_stock(&order.id).await?;
     let lines: Vec<ReservedLine> = order
         .items
         .iter()
@@ -198,18 +198,9 @@ pub async fn cancel(db: &Db, bridge: &Bridge, request: &Request, raw_id: &str) -
     let id = Uuid::parse_str(&order.id).map_err(|_| Error::NotFound)?;
     if store::cancel(db, id, event_id, event).await? {
         tracing::info!(order_id = %order.id, by = %identity.user_id, "order cancelled");
-        publish_soon(bridge, &order.id).await;
     }
     let order = store::find(db, id).await?.ok_or(Error::NotFound)?;
     Ok(json(StatusCode::OK, &order))
-}
-
-/// Asks the bridge's relay to publish the committed event now. The order is committed either way: if the
-/// call fails, the relay still finds the outbox row on its own (notification or poll), so this only logs.
-async fn publish_soon(bridge: &Bridge, order_id: &str) {
-    if let Err(error) = bridge.publish_pending(order_id).await {
-        tracing::warn!(%order_id, %error, "relay not woken; it publishes the event on its next look");
-    }
 }
 
 /// The order `raw_id` if the caller may see it; 404 otherwise.

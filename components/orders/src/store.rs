@@ -1,5 +1,7 @@
 //! SQL of the `orders` schema. Each write is one statement (Spin's Postgres has no safe multi-call
-//! transaction): an order, its items, its outbox event and its idempotency key are inserted by one CTE.
+//! transaction): an order, its items, its outbox event and its idempotency key are inserted by one CTE, which
+//! also commits the order's stock reservation; a cancellation releases it in the same statement (the
+//! reservation SQL is the `reservations` crate's, the catalog's, included here).
 
 use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
@@ -82,42 +84,54 @@ pub struct NewOrder<'a> {
     pub idempotency: Option<(String, Vec<u8>)>,
 }
 
-/// The row counts of [`insert`].
-#[derive(Deserialize)]
-struct Written {
-    orders: i64,
+/// What [`insert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// The order, its items, event and key were written, and its stock reservation committed.
+    Written,
+    /// An order with this id was written before (a concurrent retry with the same key won): nothing changed.
+    AlreadyWritten,
+    /// The reservation is no longer held (it expired and the sweeper gave the units back, or it was
+    /// released): nothing was written.
+    ReservationLost,
 }
 
-/// Writes order, items, outbox event and idempotency key in one statement. `false` when an order with this
-/// id already exists (a concurrent retry with the same key won): nothing was written.
-pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<bool, DbError> {
+/// Writes order, items, outbox event and idempotency key, and commits the order's held stock reservation, in
+/// one statement: the order exists exactly when its reservation is committed.
+pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> {
     let items = serde_json::to_value(&order.items).map_err(|e| DbError::Conversion(e.to_string()))?;
     let (key, hash) = match &order.idempotency {
         Some((key, hash)) => (Value::Text(key.clone()), Value::Bytes(hash.clone())),
         None => (Value::Null, Value::Null),
     };
-    let sql = concat!(
-        "WITH clock AS (SELECT now() AS at, ",
-        rfc3339!("now()"),
-        " AS text), ",
-        "new_order AS (INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at, updated_at) ",
-        "  SELECT $1, $2, 'confirmed', $3, $4, at, at FROM clock ON CONFLICT (id) DO NOTHING RETURNING id), ",
-        "items AS (INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) ",
-        "  SELECT n.id, x.product_id, x.name, x.unit_price_cents, x.quantity FROM new_order n, ",
-        "  jsonb_to_recordset($5::jsonb) AS x(product_id uuid, name text, unit_price_cents bigint, quantity integer) ",
-        "  RETURNING 1), ",
-        "outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) ",
-        "  SELECT $6, n.id, $7::jsonb ->> 'type', ",
-        "    jsonb_set(jsonb_set($7::jsonb, '{time}', to_jsonb(c.text)), '{data,created_at}', to_jsonb(c.text)) ",
-        "  FROM new_order n, clock c RETURNING 1), ",
-        "idempotency AS (INSERT INTO orders.idempotency_keys (user_id, key, request_hash, order_id) ",
-        "  SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) ",
-        "SELECT (SELECT count(*) FROM new_order)::int8 AS orders, (SELECT count(*) FROM items)::int8 AS items, ",
-        "(SELECT count(*) FROM outbox)::int8 AS events, (SELECT count(*) FROM idempotency)::int8 AS keys"
+    let sql = format!(
+        "WITH clock AS (SELECT now() AS at, {now} AS text), {commit}, \
+         new_order AS (INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at, updated_at) \
+           SELECT $1, $2, 'confirmed', $3, $4, at, at FROM clock WHERE EXISTS (SELECT 1 FROM committed) \
+           ON CONFLICT (id) DO NOTHING RETURNING id), \
+         items AS (INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) \
+           SELECT n.id, x.product_id, x.name, x.unit_price_cents, x.quantity FROM new_order n, \
+           jsonb_to_recordset($5::jsonb) AS x(product_id uuid, name text, unit_price_cents bigint, quantity integer) \
+           RETURNING 1), \
+         outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) \
+           SELECT $6, n.id, $7::jsonb ->> 'type', \
+             jsonb_set(jsonb_set($7::jsonb, '{{time}}', to_jsonb(c.text)), '{{data,created_at}}', to_jsonb(c.text)) \
+           FROM new_order n, clock c RETURNING 1), \
+         idempotency AS (INSERT INTO orders.idempotency_keys (user_id, key, request_hash, order_id) \
+           SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) \
+         SELECT (SELECT count(*) FROM new_order)::int8 AS orders, \
+           EXISTS (SELECT 1 FROM orders.orders WHERE id = $1) AS existed",
+        now = rfc3339!("now()"),
+        commit = reservations::COMMIT_CTE,
     );
+    #[derive(Deserialize)]
+    struct Written {
+        orders: i64,
+        existed: bool,
+    }
     let written: Written = db
         .query_one(
-            sql,
+            &sql,
             &[
                 order.id.into(),
                 order.user_id.into(),
@@ -131,7 +145,11 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<bool, DbError> {
             ],
         )
         .await?;
-    Ok(written.orders == 1)
+    Ok(match (written.orders, written.existed) {
+        (1, _) => Inserted::Written,
+        (_, true) => Inserted::AlreadyWritten,
+        _ => Inserted::ReservationLost,
+    })
 }
 
 /// The order `id`.
@@ -195,25 +213,27 @@ pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<Order>, DbError> {
     db.query_all(&sql, &params).await
 }
 
-/// Marks order `id` cancelled and writes its event, in one statement. `false` when it was already cancelled.
+/// Marks order `id` cancelled, writes its event and releases its stock reservation (the units go back), in
+/// one statement. `false` when it was already cancelled.
 pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value) -> Result<bool, DbError> {
-    let sql = concat!(
-        "WITH clock AS (SELECT now() AS at, ",
-        rfc3339!("now()"),
-        " AS text), ",
-        "cancelled AS (UPDATE orders.orders SET status = 'cancelled', updated_at = (SELECT at FROM clock) ",
-        "  WHERE id = $1 AND status <> 'cancelled' RETURNING id), ",
-        "outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) ",
-        "  SELECT $2, x.id, $3::jsonb ->> 'type', ",
-        "    jsonb_set(jsonb_set($3::jsonb, '{time}', to_jsonb(c.text)), '{data,cancelled_at}', to_jsonb(c.text)) ",
-        "  FROM cancelled x, clock c RETURNING 1) ",
-        "SELECT (SELECT count(*) FROM cancelled)::int8 AS cancelled, (SELECT count(*) FROM outbox)::int8 AS events"
+    let sql = format!(
+        "WITH clock AS (SELECT now() AS at, {now} AS text), \
+         cancelled AS (UPDATE orders.orders SET status = 'cancelled', updated_at = (SELECT at FROM clock) \
+           WHERE id = $1 AND status <> 'cancelled' RETURNING id), \
+         {release}, \
+         outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) \
+           SELECT $2, x.id, $3::jsonb ->> 'type', \
+             jsonb_set(jsonb_set($3::jsonb, '{{time}}', to_jsonb(c.text)), '{{data,cancelled_at}}', to_jsonb(c.text)) \
+           FROM cancelled x, clock c RETURNING 1) \
+         SELECT (SELECT count(*) FROM cancelled)::int8 AS cancelled, (SELECT count(*) FROM released)::int8 AS released",
+        now = rfc3339!("now()"),
+        release = reservations::release_on_cancel_ctes(),
     );
     #[derive(Deserialize)]
     struct Cancelled {
         cancelled: i64,
     }
-    let done: Cancelled = db.query_one(sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
+    let done: Cancelled = db.query_one(&sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
     Ok(done.cancelled == 1)
 }
 

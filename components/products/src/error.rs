@@ -27,6 +27,12 @@ pub enum Error {
         /// The field that conflicts, when there is one.
         field: Option<&'static str>,
     },
+    /// A stock change by `PUT` without `If-Match` (428).
+    #[error("precondition required")]
+    PreconditionRequired,
+    /// `If-Match` does not match the current revision (412); the current `ETag`, when known.
+    #[error("precondition failed")]
+    PreconditionFailed(String),
     /// Postgres failed.
     #[error(transparent)]
     Db(DbError),
@@ -128,6 +134,22 @@ impl From<Error> for Problem {
                 match field {
                     Some(field) => problem.with_errors(vec![FieldError::new(field, detail)]),
                     None => problem,
+                }
+            }
+            Error::PreconditionRequired => {
+                Problem::new(http::StatusCode::PRECONDITION_REQUIRED, "precondition-required", "Precondition required")
+                    .with_detail(
+                        "changing the stock needs If-Match with the product's ETag (orders change it meanwhile), \
+                 or use POST /products/{id}/stock-adjustments",
+                    )
+            }
+            Error::PreconditionFailed(current) => {
+                let problem =
+                    Problem::new(http::StatusCode::PRECONDITION_FAILED, "precondition-failed", "Precondition failed")
+                        .with_detail("the product changed since it was read; read it again and retry");
+                match http::HeaderValue::from_str(&current) {
+                    Ok(value) if !current.is_empty() => problem.with_header(http::header::ETAG, value),
+                    _ => problem,
                 }
             }
             Error::Db(error) => error.into_problem("catalog database"),

@@ -10,7 +10,7 @@
 //! - [`categories`]: `/categories` handlers and the write DTO.
 //! - [`listing`]: the listing's query — normalised filters, sort orders, the keyset cursor, the cache hash.
 //! - [`domain`]: domain types parsed at the edge (`Sku`, `Money`, `Currency`, `Name`, `Slug`, `Limit`, ...).
-//! - [`store`]: every SQL statement; each write bumps the catalog version in the same statement.
+//! - [`store`]: every SQL statement (the catalog version and product revisions move by trigger).
 //! - [`cache`]: the Redis read cache (versioned keys, TTLs, popular keys, hit/miss logs and counters).
 //! - [`error`]: the service's error type, its one mapping to problem responses and the constraint map.
 
@@ -49,6 +49,7 @@ enum Route {
     GetProduct,
     UpdateProduct,
     DeleteProduct,
+    AdjustStock,
     ListCategories,
     CreateCategory,
     GetCategory,
@@ -64,6 +65,7 @@ fn routes() -> Router<Route> {
         .route(Method::GET, "/products/{id}", Route::GetProduct)
         .route(Method::PUT, "/products/{id}", Route::UpdateProduct)
         .route(Method::DELETE, "/products/{id}", Route::DeleteProduct)
+        .route(Method::POST, "/products/{id}/stock-adjustments", Route::AdjustStock)
         .route(Method::GET, "/categories", Route::ListCategories)
         .route(Method::POST, "/categories", Route::CreateCategory)
         .route(Method::GET, "/categories/{id}", Route::GetCategory)
@@ -124,6 +126,7 @@ impl Service {
             Route::GetProduct => products::get(self, request, id).await,
             Route::UpdateProduct => products::update(self, request, id).await,
             Route::DeleteProduct => products::delete(self, request, id).await,
+            Route::AdjustStock => products::adjust_stock(self, request, id).await,
             Route::ListCategories => categories::list(self, request).await,
             Route::CreateCategory => categories::create(self, request).await,
             Route::GetCategory => categories::get(self, id).await,

@@ -10,11 +10,11 @@ use crate::cache::Lookup;
 use crate::domain::{parse_id, Currency, Description, Fields, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
 use crate::error::Error;
 use crate::listing::{Filter, RawListQuery};
-use crate::store::{Product, ProductWrite};
+use crate::store::{Product, ProductChange, ProductDeletion, ProductWrite};
 use crate::{cached_json, created, CacheStatus, Service};
 
-/// The body of `POST /products` and `PUT /products/{id}` (a full replacement). Only these fields are
-/// accepted: anything else is a 422.
+/// The body of `POST /products` and `PUT /products/{id}` (a replacement of every field but, when it is left
+/// out, the stock). Only these fields are accepted: anything else is a 422.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
@@ -25,7 +25,8 @@ pub struct ProductBody {
     #[serde(default)]
     category_id: Option<String>,
     price: PriceBody,
-    stock: i64,
+    #[serde(default)]
+    stock: Option<i64>,
     #[serde(default = "active_by_default")]
     active: bool,
 }
@@ -44,7 +45,7 @@ fn active_by_default() -> bool {
 
 impl ProductBody {
     /// Parses every field into its domain type, reporting all invalid fields at once (422).
-    fn validate(self) -> Result<ProductWrite, Error> {
+    fn validate(self, stock_required: bool) -> Result<ProductWrite, Error> {
         let mut fields = Fields::default();
         let sku = fields.check("sku", Sku::parse(&self.sku));
         let name = fields.check("name", Name::parse(&self.name, PRODUCT_NAME_MAX));
@@ -60,7 +61,11 @@ impl ProductBody {
             if self.price.cents < 0 { Err("must not be negative".to_owned()) } else { Ok(self.price.cents) },
         );
         let currency = fields.check("price.currency", Currency::parse(&self.price.currency));
-        let stock = fields.check("stock", Stock::parse(self.stock));
+        let stock = match self.stock {
+            Some(stock) => fields.check("stock", Stock::parse(stock).map(Some)),
+            None if stock_required => fields.check("stock", Err::<Option<Stock>, _>("is required".to_owned())),
+            None => Some(None),
+        };
         fields.finish().map_err(Error::Validation)?;
         match (sku, name, description, category_id, cents, currency, stock) {
             (Some(sku), Some(name), Some(description), Some(category_id), Some(cents), Some(currency), Some(stock)) => {
@@ -108,13 +113,14 @@ pub async fn list(service: &Service, request: &Request) -> Result<Response, Erro
 pub async fn get(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
     let id = parse_id(id).ok_or(Error::NotFound)?;
     let admin = Identity::from_headers(request.headers()).is_some_and(|identity| identity.is_admin());
-    let fetch = || async move {
+    if admin || !service.cache.enabled() {
         let product = service.store.product(id, admin).await?.ok_or(Error::NotFound)?;
+        return with_etag(cached_json(to_json(&product)?, CacheStatus::Bypass), &product);
+    }
+    let fetch = || async move {
+        let product = service.store.product(id, false).await?.ok_or(Error::NotFound)?;
         to_json(&product)
     };
-    if admin || !service.cache.enabled() {
-        return Ok(cached_json(fetch().await?, CacheStatus::Bypass));
-    }
     let version = service.store.version().await?;
     let lookup = service.cache.lookup(service.cache.key(version, &format!("product:{id}"))).await;
     serve(service, lookup, fetch).await
@@ -149,37 +155,132 @@ fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {
 /// `POST /products` (admin): 201 with the product and its `Location`.
 pub async fn create(service: &Service, request: &Request) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
-    let write = parse_json::<ProductBody>(request)?.validate()?;
+    let write = parse_json::<ProductBody>(request)?.validate(true)?;
     let product = service.store.create_product(&write).await?;
-    Ok(created(&format!("/products/{}", product.id), &product))
+    with_etag(created(&format!("/products/{}", product.id), &product), &product)
 }
 
-/// `PUT /products/{id}` (admin): replaces every writable field.
+/// `PUT /products/{id}` (admin): replaces every writable field. Stock moves under orders' feet, so a body with
+/// `stock` needs `If-Match` with the product's current `ETag` (428 without, 412 when stale); without `stock` the
+/// units are left as they are. Relative changes go through [`adjust_stock`].
 pub async fn update(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
     let id = parse_id(id).ok_or(Error::NotFound)?;
-    let write = parse_json::<ProductBody>(request)?.validate()?;
-    let product = service.store.update_product(id, &write).await?.ok_or(Error::NotFound)?;
-    Ok(kit::http::json(StatusCode::OK, &product))
+    let write = parse_json::<ProductBody>(request)?.validate(false)?;
+    let if_match = match request.headers().get(http::header::IF_MATCH) {
+        None if write.stock.is_some() => return Err(Error::PreconditionRequired),
+        None => None,
+        Some(value) => Some(parse_if_match(value)?),
+    };
+    match service.store.update_product(id, &write, if_match.flatten()).await? {
+        ProductChange::Changed(product) => with_etag(kit::http::json(StatusCode::OK, &product), &product),
+        ProductChange::NotFound => Err(Error::NotFound),
+        ProductChange::Refused(revision) => Err(Error::PreconditionFailed(etag(revision))),
+    }
 }
 
-/// `DELETE /products/{id}` (admin): 204.
+/// `If-Match`: `Some(revision)` for one strong ETag of ours, `None` for `*` (any current representation).
+/// Anything else matches no representation of ours: 412.
+fn parse_if_match(value: &http::HeaderValue) -> Result<Option<i64>, Error> {
+    let text = value.to_str().map_err(|_| Error::PreconditionFailed(String::new()))?.trim();
+    if text == "*" {
+        return Ok(None);
+    }
+    text.strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|revision| revision.parse::<i64>().ok())
+        .map(Some)
+        .ok_or_else(|| Error::PreconditionFailed(String::new()))
+}
+
+/// The body of `POST /products/{id}/stock-adjustments`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustment {
+    /// Units to add (negative: to remove), relative to the current stock.
+    delta: i64,
+}
+
+/// Largest `|delta|` of one adjustment.
+const MAX_ADJUSTMENT: i64 = 1_000_000;
+
+/// `POST /products/{id}/stock-adjustments` (admin): adds or removes units relative to the current stock, so
+/// it composes with concurrent orders; 409 if the stock would go below zero.
+pub async fn adjust_stock(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
+    Identity::require_admin(request.headers())?;
+    let id = parse_id(id).ok_or(Error::NotFound)?;
+    let body: StockAdjustment = parse_json(request)?;
+    let delta = match i32::try_from(body.delta) {
+        Ok(delta) if delta != 0 && i64::from(delta).abs() <= MAX_ADJUSTMENT => delta,
+        _ => {
+            return Err(Error::Validation(vec![kit::FieldError::new(
+                "delta",
+                format!("must be a non-zero number of units from -{MAX_ADJUSTMENT} to {MAX_ADJUSTMENT}"),
+            )]))
+        }
+    };
+    match service.store.adjust_stock(id, delta).await? {
+        ProductChange::Changed(product) => with_etag(kit::http::json(StatusCode::OK, &product), &product),
+        ProductChange::NotFound => Err(Error::NotFound),
+        ProductChange::Refused(_) => {
+            Err(Error::Conflict { detail: "the stock would go below zero", field: Some("delta") })
+        }
+    }
+}
+
+/// `DELETE /products/{id}` (admin): 204; 409 once orders have the product (deactivate it instead).
 pub async fn delete(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
     let id = parse_id(id).ok_or(Error::NotFound)?;
-    if service.store.delete_product(id).await? {
-        Ok(kit::http::empty(StatusCode::NO_CONTENT))
-    } else {
-        Err(Error::NotFound)
+    match service.store.delete_product(id).await? {
+        ProductDeletion::Deleted => Ok(kit::http::empty(StatusCode::NO_CONTENT)),
+        ProductDeletion::NotFound => Err(Error::NotFound),
+        ProductDeletion::Ordered => Err(Error::Conflict {
+            detail: "the product has been ordered and cannot be deleted; deactivate it instead (active: false)",
+            field: None,
+        }),
     }
+}
+
+/// The strong `ETag` of a product at `revision`.
+fn etag(revision: i64) -> String {
+    format!("\"{revision}\"")
+}
+
+/// Adds the product's `ETag` to a response about it.
+fn with_etag(mut response: Response, product: &Product) -> Result<Response, Error> {
+    let value = http::HeaderValue::from_str(&etag(product.revision))
+        .map_err(|error| Error::Internal(format!("etag header: {error}")))?;
+    response.headers_mut().insert(http::header::ETAG, value);
+    Ok(response)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    #[test]
+    fn if_match_takes_our_strong_etags_and_star_only() {
+        let header = |text: &'static str| http::HeaderValue::from_static(text);
+        assert_eq!(parse_if_match(&header("\"42\"")).unwrap(), Some(42));
+        assert_eq!(parse_if_match(&header(" * ")).unwrap(), None);
+        for stale in ["W/\"42\"", "42", "\"x\"", "\"1\", \"2\""] {
+            assert!(matches!(parse_if_match(&header(stale)), Err(Error::PreconditionFailed(_))), "{stale}");
+        }
+    }
+
+    #[test]
+    fn stock_is_required_to_create_only() {
+        let json = serde_json::json!({ "sku": "tea-1", "name": "Tea", "price": {"cents": 1, "currency": "EUR"} });
+        let product: ProductBody = serde_json::from_value(json.clone()).unwrap();
+        let Err(Error::Validation(errors)) = product.validate(true) else { panic!("stock is required to create") };
+        assert_eq!(errors[0].field, "stock");
+        let product: ProductBody = serde_json::from_value(json).unwrap();
+        assert_eq!(product.validate(false).unwrap().stock, None);
+    }
+
     fn body(json: serde_json::Value) -> Result<ProductWrite, Error> {
-        serde_json::from_value::<ProductBody>(json).map_err(|e| Error::bad_query("body", e.to_string()))?.validate()
+        serde_json::from_value::<ProductBody>(json).map_err(|e| Error::bad_query("body", e.to_string()))?.validate(true)
     }
 
     #[test]
@@ -198,6 +299,7 @@ mod tests {
             "sku": "tea-1", "name": " Green tea ", "price": {"cents": 450, "currency": "eur"}, "stock": 3
         }))
         .unwrap();
+        assert_eq!(write.stock.map(Stock::get), Some(3));
         assert_eq!(write.sku.as_str(), "TEA-1");
         assert_eq!(write.name.as_str(), "Green tea");
         assert_eq!(write.price.currency.as_str(), "EUR");

@@ -1,7 +1,8 @@
 //! Every SQL statement of the catalog.
 //!
-//! Each write is one statement that also bumps `catalog.version` (a data-modifying CTE, atomic with the
-//! write), which is what invalidates cached listings. Timestamps are read as RFC 3339 text in UTC; the
+//! Each write is one statement. The catalog version (part of every cache key) is bumped by the database's own
+//! triggers after any statement that changed a product or category (migration V51), and a product's
+//! `revision` (its ETag) moves with every change of its row, a stock reservation included. Timestamps are read as RFC 3339 text in UTC; the
 //! newest/oldest sort key is read as epoch microseconds and bound back as an offset from the epoch, which is
 //! exact (Postgres keeps microseconds). Rows decode with serde into the types below (kit's `Db` port).
 
@@ -26,7 +27,8 @@ const PRODUCT_COLUMNS: &str = concat!(
     rfc3339!("p.created_at"),
     " AS created_at, ",
     rfc3339!("p.updated_at"),
-    " AS updated_at, (extract(epoch FROM p.created_at) * 1000000)::int8 AS created_us, lower(p.name) AS name_key"
+    " AS updated_at, (extract(epoch FROM p.created_at) * 1000000)::int8 AS created_us, lower(p.name) AS name_key, \
+     p.revision"
 );
 
 /// The columns of a category row, from a relation aliased `c`.
@@ -37,10 +39,6 @@ const CATEGORY_COLUMNS: &str = concat!(
     rfc3339!("c.updated_at"),
     " AS updated_at"
 );
-
-/// Bumps the catalog version when the CTE named `changed` produced a row.
-const BUMP: &str = "bump AS (UPDATE catalog.version SET value = value + 1 WHERE EXISTS (SELECT 1 FROM changed) \
-                    RETURNING value)";
 
 /// A price as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -78,6 +76,10 @@ pub struct Product {
     created_us: i64,
     #[serde(skip_serializing)]
     name_key: String,
+    /// Moves with every change of the product, stock reservations included: the `ETag` and what `If-Match`
+    /// compares.
+    #[serde(skip_serializing)]
+    pub revision: i64,
 }
 
 impl Product {
@@ -122,8 +124,8 @@ pub struct ProductWrite {
     pub category_id: Option<uuid::Uuid>,
     /// Price.
     pub price: Money,
-    /// Stock.
-    pub stock: Stock,
+    /// Stock: required to create; on a replacement, `None` leaves it as it is (reservations change it).
+    pub stock: Option<Stock>,
     /// Visible to shoppers.
     pub active: bool,
 }
@@ -137,7 +139,7 @@ impl ProductWrite {
             self.category_id.into(),
             self.price.cents.into(),
             self.price.currency.as_str().into(),
-            self.stock.get().into(),
+            self.stock.map_or(Value::Null, |stock| stock.get().into()),
             self.active.into(),
         ]
     }
@@ -152,6 +154,46 @@ pub struct CategoryWrite {
     pub slug: Slug,
     /// Parent.
     pub parent_id: Option<uuid::Uuid>,
+}
+
+/// What happened to a product update or stock adjustment.
+#[derive(Debug, Clone)]
+pub enum ProductChange {
+    /// Changed.
+    Changed(Box<Product>),
+    /// No such product.
+    NotFound,
+    /// Not changed: the revision was not the expected one, or the stock would leave its range; the
+    /// product's current revision.
+    Refused(i64),
+}
+
+/// The outcome row of a conditional product update.
+#[derive(Deserialize)]
+struct ChangeOutcome {
+    revision: Option<i64>,
+    product: Option<Product>,
+}
+
+impl ChangeOutcome {
+    fn into_change(self) -> ProductChange {
+        match (self.revision, self.product) {
+            (_, Some(product)) => ProductChange::Changed(Box::new(product)),
+            (None, None) => ProductChange::NotFound,
+            (Some(revision), None) => ProductChange::Refused(revision),
+        }
+    }
+}
+
+/// What happened to a product deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProductDeletion {
+    /// Deleted.
+    Deleted,
+    /// No such product.
+    NotFound,
+    /// Orders (or their reservations) have it: it stays, for their history.
+    Ordered,
 }
 
 /// What happened to a category deletion.
@@ -291,34 +333,68 @@ impl Store {
         let sql = format!(
             "WITH changed AS (INSERT INTO catalog.products \
              (sku, name, description, category_id, price_cents, currency, stock, active) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *), {BUMP} \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *) \
              SELECT {PRODUCT_COLUMNS} FROM changed p"
         );
         self.db.query_one(&sql, &write.params()).await.map_err(Error::from_write)
     }
 
-    /// Replaces a product; `None` when there is no such product.
-    pub async fn update_product(&self, id: uuid::Uuid, write: &ProductWrite) -> Result<Option<Product>, Error> {
+    /// Replaces a product's fields (its stock only when the write has one), if its revision is still
+    /// `if_match` when given.
+    pub async fn update_product(
+        &self,
+        id: uuid::Uuid,
+        write: &ProductWrite,
+        if_match: Option<i64>,
+    ) -> Result<ProductChange, Error> {
         let sql = format!(
-            "WITH changed AS (UPDATE catalog.products SET sku = $1, name = $2, description = $3, \
-             category_id = $4, price_cents = $5, currency = $6, stock = $7, active = $8, updated_at = now() \
-             WHERE id = $9 RETURNING *), {BUMP} \
-             SELECT {PRODUCT_COLUMNS} FROM changed p"
+            "WITH target AS (SELECT revision FROM catalog.products WHERE id = $9), \
+             changed AS (UPDATE catalog.products SET sku = $1, name = $2, description = $3, \
+             category_id = $4, price_cents = $5, currency = $6, stock = coalesce($7::integer, stock), active = $8 \
+             WHERE id = $9 AND ($10::int8 IS NULL OR revision = $10::int8) RETURNING *) \
+             SELECT (SELECT revision FROM target) AS revision, \
+               (SELECT to_jsonb(updated) FROM (SELECT {PRODUCT_COLUMNS} FROM changed p) AS updated) AS product"
         );
         let mut params = write.params();
         params.push(id.into());
-        self.db.query_opt(&sql, &params).await.map_err(Error::from_write)
+        params.push(if_match.map_or(Value::Null, Value::from));
+        let outcome: ChangeOutcome = self.db.query_one(&sql, &params).await.map_err(Error::from_write)?;
+        Ok(outcome.into_change())
     }
 
-    /// Deletes a product; whether it existed.
-    pub async fn delete_product(&self, id: uuid::Uuid) -> Result<bool, Error> {
+    /// Adds `delta` units (negative: removes) to a product's stock, relative to whatever reservations left,
+    /// unless the stock would go below zero.
+    pub async fn adjust_stock(&self, id: uuid::Uuid, delta: i32) -> Result<ProductChange, Error> {
         let sql = format!(
-            "WITH changed AS (DELETE FROM catalog.products WHERE id = $1 RETURNING id), {BUMP} \
-             SELECT id FROM changed"
+            "WITH target AS (SELECT revision FROM catalog.products WHERE id = $1), \
+             changed AS (UPDATE catalog.products SET stock = stock + $2::integer \
+             WHERE id = $1 AND stock::int8 + $2::integer BETWEEN 0 AND 2147483647 RETURNING *) \
+             SELECT (SELECT revision FROM target) AS revision, \
+               (SELECT to_jsonb(updated) FROM (SELECT {PRODUCT_COLUMNS} FROM changed p) AS updated) AS product"
         );
-        let deleted: Option<serde_json::Value> =
-            self.db.query_opt(&sql, &[id.into()]).await.map_err(Error::from_product_delete)?;
-        Ok(deleted.is_some())
+        let outcome: ChangeOutcome = self.db.query_one(&sql, &[id.into(), delta.into()]).await?;
+        Ok(outcome.into_change())
+    }
+
+    /// Deletes a product unless a reservation (and so an order) has it; whether it existed.
+    pub async fn delete_product(&self, id: uuid::Uuid) -> Result<ProductDeletion, Error> {
+        let sql = "WITH used AS (SELECT EXISTS (SELECT 1 FROM catalog.stock_reservations r \
+                     WHERE r.lines @> jsonb_build_array(jsonb_build_object('product_id', $1::uuid))) AS used), \
+                   changed AS (DELETE FROM catalog.products WHERE id = $1 AND NOT (SELECT used FROM used) \
+                     RETURNING id) \
+                   SELECT EXISTS (SELECT 1 FROM catalog.products WHERE id = $1) AS found, \
+                     (SELECT used FROM used) AS used";
+        #[derive(Deserialize)]
+        struct Outcome {
+            found: bool,
+            used: bool,
+        }
+        let outcome: Outcome = self.db.query_one(sql, &[id.into()]).await.map_err(Error::from_product_delete)?;
+        Ok(match (outcome.found, outcome.used) {
+            (false, _) => ProductDeletion::NotFound,
+            (true, true) => ProductDeletion::Ordered,
+            (true, false) => ProductDeletion::Deleted,
+        })
     }
 
     /// One category.
@@ -346,7 +422,7 @@ impl Store {
     pub async fn create_category(&self, write: &CategoryWrite) -> Result<Category, Error> {
         let sql = format!(
             "WITH changed AS (INSERT INTO catalog.categories (name, slug, parent_id) VALUES ($1, $2, $3) \
-             RETURNING *), {BUMP} SELECT {CATEGORY_COLUMNS} FROM changed c"
+             RETURNING *) SELECT {CATEGORY_COLUMNS} FROM changed c"
         );
         let params = [write.name.as_str().into(), write.slug.as_str().into(), write.parent_id.into()];
         self.db.query_one(&sql, &params).await.map_err(Error::from_write)
@@ -359,8 +435,7 @@ impl Store {
             "WITH RECURSIVE subtree AS (SELECT id FROM catalog.categories WHERE id = $1 UNION \
              SELECT c.id FROM catalog.categories c JOIN subtree s ON c.parent_id = s.id), \
              changed AS (UPDATE catalog.categories SET name = $2, slug = $3, parent_id = $4, updated_at = now() \
-             WHERE id = $1 AND ($4::uuid IS NULL OR $4::uuid NOT IN (SELECT id FROM subtree)) RETURNING *), \
-             {BUMP} \
+             WHERE id = $1 AND ($4::uuid IS NULL OR $4::uuid NOT IN (SELECT id FROM subtree)) RETURNING *) \
              SELECT EXISTS (SELECT 1 FROM subtree) AS found, \
                (SELECT to_jsonb(updated) FROM (SELECT {CATEGORY_COLUMNS} FROM changed c) AS updated) AS category"
         );
@@ -380,20 +455,18 @@ impl Store {
 
     /// Deletes a category unless products or subcategories still use it.
     pub async fn delete_category(&self, id: uuid::Uuid) -> Result<CategoryDeletion, Error> {
-        let sql = format!(
-            "WITH target AS (SELECT id FROM catalog.categories WHERE id = $1), \
+        let sql = "WITH target AS (SELECT id FROM catalog.categories WHERE id = $1), \
              used AS (SELECT EXISTS (SELECT 1 FROM catalog.products WHERE category_id = $1) \
                           OR EXISTS (SELECT 1 FROM catalog.categories WHERE parent_id = $1) AS in_use), \
              changed AS (DELETE FROM catalog.categories WHERE id = $1 AND NOT (SELECT in_use FROM used) \
-                         RETURNING id), {BUMP} \
-             SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT in_use FROM used) AS in_use"
-        );
+                         RETURNING id) \
+             SELECT EXISTS (SELECT 1 FROM target) AS found, (SELECT in_use FROM used) AS in_use";
         #[derive(Deserialize)]
         struct Outcome {
             found: bool,
             in_use: bool,
         }
-        let outcome: Outcome = self.db.query_one(&sql, &[id.into()]).await.map_err(Error::from_category_delete)?;
+        let outcome: Outcome = self.db.query_one(sql, &[id.into()]).await.map_err(Error::from_category_delete)?;
         Ok(match (outcome.found, outcome.in_use) {
             (false, _) => CategoryDeletion::NotFound,
             (true, true) => CategoryDeletion::InUse,

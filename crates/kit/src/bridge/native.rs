@@ -96,7 +96,8 @@ impl Bridge {
         items: &[StockLine],
     ) -> Result<ReserveStockResponse, BridgeError> {
         self.call("ReserveStock", |channel| async move {
-            let request = ReserveStockRequest { order_id: order_id.to_owned(), items: items.to_vec() };
+            let request =
+                ReserveStockRequest { order_id: order_id.to_owned(), items: items.to_vec(), ..Default::default() };
             ProductServiceClient::new(channel).reserve_stock(request).await.map(tonic::Response::into_inner)
         })
         .await

@@ -224,6 +224,122 @@ async fn fifty_concurrent_orders_for_the_last_ten_units_make_exactly_ten_orders(
 }
 
 #[tokio::test]
+async fn fifty_concurrent_orders_and_a_stock_adjustment_in_the_middle_end_with_the_exact_stock() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Admin);
+    let cups = product(&app, 100, 10).await;
+    let mut tokens = Vec::new();
+    for _ in 0..5 {
+        tokens.push(customer(&app).await);
+    }
+    let body = json!({ "items": [{ "product_id": cups, "quantity": 1 }] });
+    let orders =
+        futures::future::join_all((0..50).map(|index| place(&app, &tokens[index % tokens.len()], &body, None)));
+    let adjustment = async {
+        tokio::time::sleep(std::time::Duration::from_millis(30)).await;
+        app.request(Method::POST, &format!("/products/{cups}/stock-adjustments"))
+            .bearer_auth(&admin)
+            .json(&json!({ "delta": 5 }))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let (responses, adjusted) = tokio::join!(orders, adjustment);
+    assert_eq!(adjusted, 200);
+    let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
+    let placed = statuses.iter().filter(|s| **s == 201).count() as i64;
+    assert!(statuses.iter().all(|s| matches!(s, 201 | 409)), "{statuses:?}");
+    assert!((10..=15).contains(&placed), "{statuses:?}");
+    // Relative changes compose: nothing the orders took is overwritten, nothing is counted twice.
+    assert_eq!(stock(&app, &cups).await, 10 + 5 - placed);
+    if app.is_local() {
+        assert_eq!(sql_count(&app, "SELECT count(*) FROM orders.orders").await, placed);
+    }
+}
+
+#[tokio::test]
+async fn a_stock_edit_needs_the_current_etag_so_a_stale_form_cannot_undo_orders() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Admin);
+    let cups = product(&app, 100, 5).await;
+    let path = format!("/products/{cups}");
+    let read = |app: &App| {
+        let request = app.request(Method::GET, &path).bearer_auth(&admin);
+        async move { request.send().await.unwrap() }
+    };
+    let before = read(&app).await;
+    let stale = before.headers()["etag"].to_str().unwrap().to_owned();
+    let mut form: Value = before.json().await.unwrap();
+    for field in ["id", "created_at", "updated_at"] {
+        form.as_object_mut().unwrap().remove(field);
+    }
+
+    // An order moves the revision; the admin's form was read before it.
+    let token = customer(&app).await;
+    let order = json!({ "items": [{ "product_id": cups, "quantity": 2 }] });
+    assert_eq!(place(&app, &token, &order, None).await.status(), 201);
+
+    let put = |etag: Option<&str>, body: &Value| {
+        let mut request = app.request(Method::PUT, &path).bearer_auth(&admin).json(body);
+        if let Some(etag) = etag {
+            request = request.header("if-match", etag);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let refused = put(Some(&stale), &form).await;
+    let current = refused.headers().get("etag").map(|v| v.to_str().unwrap().to_owned());
+    assert_problem(refused, 412).await;
+    assert_problem(put(None, &form).await, 428).await;
+    assert_eq!(stock(&app, &cups).await, 3, "the stale form did not undo the order");
+    assert_ne!(current.as_deref(), Some(stale.as_str()));
+
+    // Read again, edit with the current ETag: the edit holds.
+    let fresh = read(&app).await.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(current.as_deref(), Some(fresh.as_str()), "a 412 names the current ETag");
+    form["stock"] = json!(10);
+    let edited = put(Some(&fresh), &form).await;
+    assert_eq!(edited.status(), 200);
+    assert_ne!(edited.headers()["etag"].to_str().unwrap(), fresh);
+    assert_eq!(stock(&app, &cups).await, 10);
+
+    // Without `stock`, a replacement leaves the units alone and needs no ETag.
+    form.as_object_mut().unwrap().remove("stock");
+    form["name"] = json!("Espresso cup, white");
+    assert_eq!(put(None, &form).await.status(), 200);
+    assert_eq!(stock(&app, &cups).await, 10);
+
+    // Adjustments are relative and never take the stock below zero.
+    let adjust = |delta: i64, token: &str| {
+        let request = app
+            .request(Method::POST, &format!("/products/{cups}/stock-adjustments"))
+            .bearer_auth(token)
+            .json(&json!({ "delta": delta }));
+        async move { request.send().await.unwrap() }
+    };
+    let adjusted = adjust(-3, &admin).await;
+    let status = adjusted.status();
+    let adjusted: Value = adjusted.json().await.unwrap();
+    assert_eq!(status, 200, "{adjusted}");
+    assert_eq!(adjusted["stock"], 7);
+    assert_problem(adjust(-8, &admin).await, 409).await;
+    assert_problem(adjust(0, &admin).await, 422).await;
+    assert_problem(adjust(2_000_000, &admin).await, 422).await;
+    assert_problem(adjust(1, &token).await, 403).await;
+    let unknown = uuid::Uuid::new_v4();
+    let missing = app
+        .request(Method::POST, &format!("/products/{unknown}/stock-adjustments"))
+        .bearer_auth(&admin)
+        .json(&json!({ "delta": 1 }))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(missing, 404).await;
+    assert_eq!(stock(&app, &cups).await, 7);
+}
+
+#[tokio::test]
 async fn an_inactive_user_cannot_order() {
     let app = spawn_app().await;
     let cups = product(&app, 100, 5).await;
