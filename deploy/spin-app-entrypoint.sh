@@ -15,6 +15,8 @@ from_file SPIN_VARIABLE_JWT_PRIVATE_KEY /keys/jwt_private.pem
 # The bridge signs its service tokens with its own key; the gateway trusts its public half for service
 # tokens only (service_public_keys), never for user tokens.
 from_file SPIN_VARIABLE_SERVICE_PUBLIC_KEYS /keys/service_public.pem
+# The token the app presents on every bridge call; the bridge reads the same file (BRIDGE_SERVICE_TOKEN_FILE).
+from_file SPIN_VARIABLE_BRIDGE_TOKEN /keys/bridge_token
 
 # An empty endpoint means "no telemetry": Spin would otherwise try to export to "".
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDPOINT; fi

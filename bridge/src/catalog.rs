@@ -67,15 +67,18 @@ impl Catalog {
         Ok(CheckStockResponse { available: product.stock >= quantity, in_stock: product.stock })
     }
 
-    /// `ReserveStock`: all lines or none, once per order id; with a `user_id`, only for an active user (the
-    /// check and the reservation are one call for the orders component).
+    /// `ReserveStock`: all lines or none, once per order id; with a `user_id`, only for an active user
+    /// (PERMISSION_DENIED otherwise; the check and the reservation are one call for the orders component).
     pub async fn reserve(&self, request: ReserveStockRequest) -> Result<ReserveStockResponse, BridgeError> {
         let order_id = uuid_arg(&request.order_id, "order_id")?;
         let user_id = match request.user_id.as_str() {
             "" => None,
             user_id => {
-                if !self.users.user(user_id).await?.active {
-                    return Err(BridgeError::NotFound(format!("user {user_id} is not active")));
+                let forbidden = || BridgeError::Forbidden(format!("user {user_id} cannot place orders"));
+                match self.users.user(user_id).await {
+                    Ok(user) if user.active => {}
+                    Ok(_) | Err(BridgeError::NotFound(_)) => return Err(forbidden()),
+                    Err(error) => return Err(error),
                 }
                 Some(uuid_arg(user_id, "user_id")?)
             }

@@ -6,6 +6,7 @@
 //!
 //! ## Layout
 //! - [`server`]: the tonic server (gRPC + gRPC-Web, health, reflection) and its lifecycle.
+//! - [`auth`]: the service token every call but health must carry.
 //! - [`catalog`], [`users`]: `ProductService` and `UserService`, through the owning components' store code
 //!   and the `reservations` crate; [`outbox`]: `OutboxService`, which wakes the relay.
 //! - [`sweeper`]: releases held reservations whose order never appeared.
@@ -20,6 +21,7 @@
 //! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge seed-demo`, `bridge keygen`).
 
 pub mod admin;
+pub mod auth;
 pub mod catalog;
 pub mod consumer;
 pub mod db;

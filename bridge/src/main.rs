@@ -55,7 +55,8 @@ enum Command {
     },
     /// Writes the development Ed25519 key pairs into a directory, each unless already there: access tokens
     /// (`jwt_private.pem`, `jwt_public.pem`) and the bridge's service tokens (`service_private.pem`,
-    /// `service_public.pem`). Never use these keys outside a developer machine.
+    /// `service_public.pem`); and `bridge_token`, the random token the app presents on every bridge call.
+    /// Never use these outside a developer machine.
     Keygen {
         /// Where to write the keys.
         #[arg(long, default_value = ".dev/keys")]
@@ -66,12 +67,21 @@ enum Command {
 /// `bridge serve`.
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    /// gRPC address.
-    #[arg(long, env = "BRIDGE_LISTEN", default_value = "0.0.0.0:50051")]
+    /// gRPC address. Loopback by default: listen on another interface only where a network policy or
+    /// firewall keeps the port to the app.
+    #[arg(long, env = "BRIDGE_LISTEN", default_value = "127.0.0.1:50051")]
     listen: std::net::SocketAddr,
-    /// Prometheus metrics address (`GET /metrics`).
-    #[arg(long, env = "BRIDGE_METRICS_LISTEN", default_value = "0.0.0.0:9464")]
+    /// Prometheus metrics address (`GET /metrics`), loopback by default.
+    #[arg(long, env = "BRIDGE_METRICS_LISTEN", default_value = "127.0.0.1:9464")]
     metrics_listen: std::net::SocketAddr,
+    /// The token every RPC but health must carry (`authorization: Bearer <token>`), at least 32 characters;
+    /// the app holds the same value as its secret variable `bridge_token`. Prefer the file or the variable:
+    /// a command-line value is visible to every local user.
+    #[arg(long, env = "BRIDGE_SERVICE_TOKEN", hide_env_values = true)]
+    service_token: Option<String>,
+    /// A file holding that token (surrounding whitespace ignored), instead of the token itself.
+    #[arg(long, env = "BRIDGE_SERVICE_TOKEN_FILE", conflicts_with = "service_token")]
+    service_token_file: Option<std::path::PathBuf>,
     /// Postgres URL (the same variable the components use).
     #[arg(
         long,
@@ -128,6 +138,23 @@ struct KafkaArgs {
     /// Bound on one produce (retries included) and on admin calls, in milliseconds.
     #[arg(long, env = "BRIDGE_KAFKA_TIMEOUT_MS", default_value_t = 10000)]
     kafka_timeout_ms: u64,
+}
+
+/// The service token of `bridge serve`; refusing to start without a usable one.
+fn read_service_token(
+    token: Option<String>,
+    file: Option<std::path::PathBuf>,
+) -> anyhow::Result<bridge::auth::ServiceToken> {
+    let token = match (token, file) {
+        (Some(token), _) => token,
+        (None, Some(path)) => std::fs::read_to_string(&path)
+            .map_err(|error| anyhow::anyhow!("cannot read {}: {error}", path.display()))?,
+        (None, None) => anyhow::bail!(
+            "bridge serve needs a service token: set BRIDGE_SERVICE_TOKEN_FILE (or BRIDGE_SERVICE_TOKEN, \
+             --service-token-file) to the value of the app's bridge_token variable; `bridge keygen` writes one"
+        ),
+    };
+    bridge::auth::ServiceToken::new(&token).map_err(|error| anyhow::anyhow!("service token: {error}"))
 }
 
 impl KafkaArgs {
@@ -213,6 +240,8 @@ async fn main() -> anyhow::Result<()> {
             let ServeArgs {
                 listen,
                 metrics_listen,
+                service_token,
+                service_token_file,
                 database_url,
                 pool_size,
                 db_timeout_ms,
@@ -225,6 +254,7 @@ async fn main() -> anyhow::Result<()> {
                 relay_poll_interval_ms,
                 consumer,
             } = *serve;
+            let service_token = read_service_token(service_token, service_token_file)?;
             let consumer = consumer.settings(kafka.settings())?;
             let relay = relay.then(|| bridge::relay::RelaySettings {
                 kafka: kafka.settings(),
@@ -235,6 +265,7 @@ async fn main() -> anyhow::Result<()> {
             let running = bridge::server::start(bridge::server::Settings {
                 listen,
                 metrics_listen,
+                service_token,
                 database_url,
                 relay,
                 consumer,
@@ -272,9 +303,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Keygen { dir } => {
             if bridge::keys::write_dev_key_pair(&dir)? {
-                tracing::info!(dir = %dir.display(), "development key pair written");
+                tracing::info!(dir = %dir.display(), "development keys written");
             } else {
-                tracing::info!(dir = %dir.display(), "development key pair already present");
+                tracing::info!(dir = %dir.display(), "development keys already present");
             }
         }
     }

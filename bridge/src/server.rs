@@ -1,5 +1,6 @@
 //! The gRPC server: ProductService, UserService, OutboxService, health and reflection on one port, for HTTP/2 gRPC and
-//! for gRPC-Web over HTTP/1.1 (tonic-web), plus the metrics port.
+//! for gRPC-Web over HTTP/1.1 (tonic-web), plus the metrics port. Every call but health needs the service
+//! token ([`crate::auth`]).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio_stream::wrappers::TcpListenerStream;
 
+use crate::auth::{AuthLayer, ServiceToken};
 use crate::catalog::Catalog;
 use crate::consumer::{AnalyticsConsumer, ConsumerSettings};
 use crate::db::Database;
@@ -27,6 +29,8 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Metrics address.
     pub metrics_listen: SocketAddr,
+    /// The token every call but health must carry (`authorization: Bearer <token>`).
+    pub service_token: ServiceToken,
     /// Postgres URL.
     pub database_url: String,
     /// Most pooled connections.
@@ -108,6 +112,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         .accept_http1(true)
         .layer(MetricsLayer(metrics.clone()))
         .layer(tonic_web::GrpcWebLayer::new())
+        // Inside tonic-web: gRPC-Web calls are checked as gRPC and refused in their own framing; inside the
+        // metrics layer, so refusals are counted and logged with their code (16).
+        .layer(AuthLayer(settings.service_token))
         .add_service(ProductServiceServer::new(Catalog::new(stores.clone(), settings.reservation_hold)))
         .add_service(UserServiceServer::new(Users::new(stores.clone())))
         .add_service(OutboxServiceServer::new(Outbox::new(relay.clone())))

@@ -111,6 +111,7 @@ async fn the_running_bridge_sweeps_expired_holds_on_its_own() {
         health_interval: Duration::from_secs(1),
         reservation_hold: Duration::from_millis(200),
         sweep_interval: Duration::from_millis(100),
+        service_token: bridge::auth::ServiceToken::new(&bridge::auth::generate_token()).unwrap(),
         relay: None,
         consumer: None,
     })
@@ -182,7 +183,7 @@ async fn a_reservation_for_an_inactive_or_unknown_user_reserves_nothing() {
     let inactive = user(&db, false).await;
     for user_id in [inactive, Uuid::now_v7()] {
         let refused = catalog.reserve(request(Uuid::now_v7(), Some(user_id), &[(&mugs, 1)])).await;
-        assert!(matches!(refused, Err(BridgeError::NotFound(_))), "{refused:?}");
+        assert!(matches!(refused, Err(BridgeError::Forbidden(_))), "{refused:?}");
     }
     let malformed = ReserveStockRequest { user_id: "nope".to_owned(), ..request(Uuid::now_v7(), None, &[(&mugs, 1)]) };
     assert!(matches!(catalog.reserve(malformed).await, Err(BridgeError::Invalid(_))));

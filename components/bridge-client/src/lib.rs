@@ -5,7 +5,9 @@
 //! and Spin satisfies those imports with this component's exports. Each call is one unary gRPC-Web request
 //! (HTTP/1.1, Spin's outbound HTTP) to the bridge at the `bridge_url` variable — which the *importing*
 //! component must list among its variables and `allowed_outbound_hosts` — bounded by `bridge_timeout_ms`
-//! (default 2 s).
+//! (default 2 s). Each request carries `authorization: Bearer <bridge_token>` (a secret variable the
+//! importing component lists too) and the caller's request id, the first parameter of every function, as
+//! `x-request-id`.
 //!
 //! Encoding, framing and the status mapping live in `bridge-proto`, shared with the native client; this
 //! crate only moves bytes and converts records.
@@ -42,6 +44,7 @@ mod component {
                 fn from(error: BridgeError) -> Self {
                     match error {
                         BridgeError::NotFound(message) => $module::Error::NotFound(message),
+                        BridgeError::Forbidden(message) => $module::Error::Forbidden(message),
                         BridgeError::InsufficientStock(message) => $module::Error::InsufficientStock(message),
                         BridgeError::Invalid(message) => $module::Error::Invalid(message),
                         BridgeError::Unavailable(message) => $module::Error::Unavailable(message),
@@ -57,10 +60,13 @@ mod component {
     /// One unary call: POST the framed request, decode frames and trailers.
     fn call<Request: prost::Message, Reply: prost::Message + Default>(
         method: &str,
+        request_id: &str,
         request: &Request,
     ) -> Result<Reply, BridgeError> {
         let unavailable = |reason: String| BridgeError::Unavailable(reason);
         let base = spin_sdk::variables::get("bridge_url").map_err(|e| unavailable(format!("bridge_url: {e}")))?;
+        // The error never quotes the token's value.
+        let token = spin_sdk::variables::get("bridge_token").map_err(|e| unavailable(format!("bridge_token: {e}")))?;
         let timeout = spin_sdk::variables::get("bridge_timeout_ms")
             .ok()
             .and_then(|ms| ms.trim().parse().ok())
@@ -71,6 +77,13 @@ mod component {
             .header(http::header::CONTENT_TYPE, grpc_web::CONTENT_TYPE)
             .header("x-grpc-web", "1")
             .header("grpc-timeout", format!("{}m", timeout.as_millis()))
+            .header(http::header::AUTHORIZATION, format!("Bearer {}", token.trim()));
+        // A malformed id is dropped rather than failing the call: it only labels the bridge's log line.
+        let outgoing = match http::HeaderValue::from_str(request_id) {
+            Ok(value) if !request_id.is_empty() && request_id.len() <= 128 => outgoing.header("x-request-id", value),
+            _ => outgoing,
+        };
+        let outgoing = outgoing
             .body(bytes::Bytes::from(grpc_web::encode_request(request)))
             .map_err(|e| unavailable(e.to_string()))?;
         let sent = spin_sdk::http::run(kit::spin_host::with_timeout(
@@ -88,9 +101,9 @@ mod component {
     }
 
     impl catalog::Guest for Component {
-        fn get_product_by_id(product_id: String) -> Result<catalog::Product, catalog::Error> {
+        fn get_product_by_id(request_id: String, product_id: String) -> Result<catalog::Product, catalog::Error> {
             let request = catalog_pb::GetProductByIdRequest { product_id };
-            let product: catalog_pb::Product = call(methods::GET_PRODUCT_BY_ID, &request)?;
+            let product: catalog_pb::Product = call(methods::GET_PRODUCT_BY_ID, &request_id, &request)?;
             Ok(catalog::Product {
                 id: product.id,
                 sku: product.sku,
@@ -102,22 +115,28 @@ mod component {
             })
         }
 
-        fn check_stock(product_id: String, quantity: i32) -> Result<catalog::StockCheck, catalog::Error> {
+        fn check_stock(
+            request_id: String,
+            product_id: String,
+            quantity: i32,
+        ) -> Result<catalog::StockCheck, catalog::Error> {
             let request = catalog_pb::CheckStockRequest { product_id, quantity };
-            let reply: catalog_pb::CheckStockResponse = call(methods::CHECK_STOCK, &request)?;
+            let reply: catalog_pb::CheckStockResponse = call(methods::CHECK_STOCK, &request_id, &request)?;
             Ok(catalog::StockCheck { available: reply.available, in_stock: reply.in_stock })
         }
 
         fn reserve_stock(
+            request_id: String,
             order_id: String,
+            user_id: String,
             items: Vec<catalog::StockLine>,
         ) -> Result<catalog::Reservation, catalog::Error> {
             let items = items
                 .into_iter()
                 .map(|line| catalog_pb::StockLine { product_id: line.product_id, quantity: line.quantity })
                 .collect();
-            let request = catalog_pb::ReserveStockRequest { order_id, items, ..Default::default() };
-            let reply: catalog_pb::ReserveStockResponse = call(methods::RESERVE_STOCK, &request)?;
+            let request = catalog_pb::ReserveStockRequest { order_id, user_id, items };
+            let reply: catalog_pb::ReserveStockResponse = call(methods::RESERVE_STOCK, &request_id, &request)?;
             Ok(catalog::Reservation {
                 newly_reserved: reply.newly_reserved,
                 lines: reply
@@ -134,16 +153,17 @@ mod component {
             })
         }
 
-        fn release_stock(order_id: String) -> Result<bool, catalog::Error> {
+        fn release_stock(request_id: String, order_id: String) -> Result<bool, catalog::Error> {
             let reply: catalog_pb::ReleaseStockResponse =
-                call(methods::RELEASE_STOCK, &catalog_pb::ReleaseStockRequest { order_id })?;
+                call(methods::RELEASE_STOCK, &request_id, &catalog_pb::ReleaseStockRequest { order_id })?;
             Ok(reply.released)
         }
     }
 
     impl accounts::Guest for Component {
-        fn get_user_by_id(user_id: String) -> Result<accounts::User, accounts::Error> {
-            let user: users_pb::User = call(methods::GET_USER_BY_ID, &users_pb::GetUserByIdRequest { user_id })?;
+        fn get_user_by_id(request_id: String, user_id: String) -> Result<accounts::User, accounts::Error> {
+            let user: users_pb::User =
+                call(methods::GET_USER_BY_ID, &request_id, &users_pb::GetUserByIdRequest { user_id })?;
             Ok(accounts::User {
                 id: user.id,
                 email: user.email,
@@ -153,17 +173,17 @@ mod component {
             })
         }
 
-        fn is_user_active(user_id: String) -> Result<bool, accounts::Error> {
+        fn is_user_active(request_id: String, user_id: String) -> Result<bool, accounts::Error> {
             let reply: users_pb::IsUserActiveResponse =
-                call(methods::IS_USER_ACTIVE, &users_pb::IsUserActiveRequest { user_id })?;
+                call(methods::IS_USER_ACTIVE, &request_id, &users_pb::IsUserActiveRequest { user_id })?;
             Ok(reply.active)
         }
     }
 
     impl events::Guest for Component {
-        fn publish_pending(aggregate_id: String) -> Result<bool, events::Error> {
+        fn publish_pending(request_id: String, aggregate_id: String) -> Result<bool, events::Error> {
             let reply: events_pb::PublishPendingResponse =
-                call(methods::PUBLISH_PENDING, &events_pb::PublishPendingRequest { aggregate_id })?;
+                call(methods::PUBLISH_PENDING, &request_id, &events_pb::PublishPendingRequest { aggregate_id })?;
             Ok(reply.relay_running)
         }
     }

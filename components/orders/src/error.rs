@@ -76,6 +76,7 @@ impl From<Error> for Problem {
                 Problem::validation(vec![FieldError::new("items", format!("unknown product: {detail}"))])
             }
             Error::Bridge(BridgeError::InsufficientStock(detail)) => Problem::conflict(detail),
+            Error::Bridge(BridgeError::Forbidden(_)) => Problem::forbidden("this account cannot place orders"),
             Error::Bridge(BridgeError::Invalid(detail)) => Problem::validation(vec![FieldError::new("items", detail)]),
             Error::Bridge(BridgeError::Unavailable(reason)) => {
                 tracing::error!(%reason, "bridge unavailable");

@@ -88,6 +88,8 @@ impl Service {
     async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
         let (route, params) = self.routes.at(request.method(), request.uri().path())?;
         let id = params.get("id").unwrap_or_default();
+        // Every bridge call of this request carries its x-request-id.
+        let bridge = self.bridge.for_request(request);
         match route {
             Route::Health => Ok(health::report(
                 SERVICE,
@@ -96,7 +98,7 @@ impl Service {
                     Check::optional("redis", self.cache.ping().await),
                 ],
             )),
-            Route::Place => orders::place(&self.db, &self.bridge, &self.limits, request).await,
+            Route::Place => orders::place(&self.db, &bridge, &self.limits, request).await,
             Route::List => orders::list(&self.db, request).await,
             Route::Get => orders::get(&self.db, request, id).await,
             Route::Cancel => orders::cancel(&self.db, request, id).await,

@@ -1,10 +1,9 @@
 //! The `/orders` routes.
 //!
 //! Placing an order, in this order: validate the body; count the placement against the user's rate limit;
-//! answer a repeated Idempotency-Key from its first order; check through the bridge that the user is
-//! active; claim the units against the user's per-product cap ([`crate::limits`]); reserve the stock
-//! through the bridge (which returns each line's name and price — the only prices used; the reservation is
-//! *held* until the write); write order, items, outbox event and key and commit the reservation in one
+//! answer a repeated Idempotency-Key from its first order; claim the units against the user's per-product cap
+//! ([`crate::limits`]); in one bridge call, check that the user is active and reserve the stock (the bridge
+//! returns each line's name and price — the only prices used; the reservation is *held* until the write); write order, items, outbox event and key and commit the reservation in one
 //! statement; release the held reservation if that write fails (if even that fails, the bridge's sweeper
 //! releases it when the hold expires). The relay learns of the event from the outbox's NOTIFY trigger, so
 //! placing an order needs no bridge call after the reservation. A customer sees and cancels only their own
@@ -44,12 +43,6 @@ pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Req
         }
     }
 
-    match bridge.is_user_active(&identity.user_id).await {
-        Ok(true) => {}
-        Ok(false) | Err(BridgeError::NotFound(_)) => return Err(Error::UserInactive),
-        Err(error) => return Err(error.into()),
-    }
-
     let claim = limits.claim_units(db, user_id, &order_request.lines).await?;
     let placed = reserve_and_write(db, bridge, &identity, user_id, &order_request, key, hash).await;
     limits.release(claim).await;
@@ -75,7 +68,12 @@ async fn reserve_and_write(
         .iter()
         .map(|(product, quantity)| StockLine { product_id: product.to_string(), quantity: *quantity })
         .collect();
-    let reservation = bridge.reserve_stock(&order_id.to_string(), &lines).await?;
+    // The one bridge call of an order: the user must be active, and the stock is held for this order id.
+    let reservation = match bridge.reserve_stock(&order_id.to_string(), Some(&identity.user_id), &lines).await {
+        Ok(reservation) => reservation,
+        Err(BridgeError::Forbidden(_)) => return Err(Error::UserInactive),
+        Err(error) => return Err(error.into()),
+    };
 
     let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
     match written {

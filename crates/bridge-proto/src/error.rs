@@ -11,6 +11,8 @@ pub mod code {
     pub const DEADLINE_EXCEEDED: i32 = 4;
     /// NOT_FOUND.
     pub const NOT_FOUND: i32 = 5;
+    /// PERMISSION_DENIED.
+    pub const PERMISSION_DENIED: i32 = 7;
     /// FAILED_PRECONDITION.
     pub const FAILED_PRECONDITION: i32 = 9;
     /// UNAVAILABLE.
@@ -23,6 +25,9 @@ pub enum BridgeError {
     /// The product, user or order does not exist (NOT_FOUND).
     #[error("not found: {0}")]
     NotFound(String),
+    /// The user on whose behalf the call is made may not do it: inactive or deleted (PERMISSION_DENIED).
+    #[error("forbidden: {0}")]
+    Forbidden(String),
     /// Not enough stock for a line (FAILED_PRECONDITION).
     #[error("insufficient stock: {0}")]
     InsufficientStock(String),
@@ -41,6 +46,7 @@ impl BridgeError {
         let message = message.into();
         match code {
             code::NOT_FOUND => BridgeError::NotFound(message),
+            code::PERMISSION_DENIED => BridgeError::Forbidden(message),
             code::FAILED_PRECONDITION => BridgeError::InsufficientStock(message),
             code::INVALID_ARGUMENT => BridgeError::Invalid(message),
             _ => BridgeError::Unavailable(message),
@@ -51,6 +57,7 @@ impl BridgeError {
     pub fn code(&self) -> i32 {
         match self {
             BridgeError::NotFound(_) => code::NOT_FOUND,
+            BridgeError::Forbidden(_) => code::PERMISSION_DENIED,
             BridgeError::InsufficientStock(_) => code::FAILED_PRECONDITION,
             BridgeError::Invalid(_) => code::INVALID_ARGUMENT,
             BridgeError::Unavailable(_) => code::UNAVAILABLE,
@@ -69,7 +76,10 @@ impl From<tonic::Status> for BridgeError {
 impl From<BridgeError> for tonic::Status {
     fn from(error: BridgeError) -> Self {
         let message = match &error {
-            BridgeError::NotFound(m) | BridgeError::InsufficientStock(m) | BridgeError::Invalid(m) => m.clone(),
+            BridgeError::NotFound(m)
+            | BridgeError::Forbidden(m)
+            | BridgeError::InsufficientStock(m)
+            | BridgeError::Invalid(m) => m.clone(),
             BridgeError::Unavailable(m) => m.clone(),
         };
         tonic::Status::new(tonic::Code::from_i32(error.code()), message)

@@ -195,9 +195,12 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
         ("cors_allowed_origins".to_owned(), SPAWNED_CORS_ORIGIN.to_owned()),
         ("log_level".to_owned(), "warn".to_owned()),
     ]);
+    // The bridge and the app share a fresh token, as scripts/run's .dev/keys/bridge_token.
+    let bridge_token = bridge::auth::generate_token();
     let bridge = bridge::server::start(bridge::server::Settings {
         listen: "127.0.0.1:0".parse()?,
         metrics_listen: "127.0.0.1:0".parse()?,
+        service_token: bridge::auth::ServiceToken::new(&bridge_token)?,
         database_url: database_url.clone(),
         pool_size: 8,
         db_timeout: Duration::from_secs(5),
@@ -214,6 +217,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
     })
     .await?;
     variables.insert("bridge_url".to_owned(), format!("http://{}", bridge.grpc_addr));
+    variables.insert("bridge_token".to_owned(), bridge_token);
     variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
     let host = devhost::start(devhost::Options {
         manifest: workspace_root().join("spin.toml"),
