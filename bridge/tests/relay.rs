@@ -182,3 +182,28 @@ async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
     wait_until_published(&db).await; // within 60 s, long before the hour-long poll
     task.abort();
 }
+
+#[tokio::test]
+async fn events_queued_while_the_broker_restarts_empty_reach_the_new_one() {
+    let db = TestDb::new().await;
+    let mut broker = Broker::start().await;
+    let relay = relay(&db, &broker);
+    let task = tokio::spawn(relay.clone().run());
+    let before = write_events(&db, 5).await;
+    wait_until_published(&db).await;
+
+    // Back well within the produce timeout: the relay has claimed these rows while the broker was away, and
+    // a broker without topics (a memory one restarted) answers on the same address.
+    broker.stop().await;
+    let during = write_events(&db, 10).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    broker.resume().await;
+    wait_until_published(&db).await;
+    let (read, counts) = arrived(&broker, during.len()).await;
+    for (event_id, _) in &during {
+        assert_eq!(counts.get(event_id), Some(&1), "event {event_id} once: {read:?}");
+    }
+    assert_eq!(read.len(), during.len(), "{read:?}");
+    assert!(before.iter().all(|(event_id, _)| !counts.contains_key(event_id)), "the earlier ones are not sent again");
+    task.abort();
+}
