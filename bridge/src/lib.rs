@@ -17,10 +17,10 @@
 //! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
 //! - [`keys`]: development signing keys for local runs.
-//! - [`seed`]: the demo catalog for local runs; [`admin`]: promoting the first admin.
-//! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge seed-demo`, `bridge keygen`).
 
-pub mod admin;
+//! - `main.rs`: the command line (`bridge serve`, `bridge migrate`, `bridge keygen`, and `bridge seed-demo` and
+//!   `bridge promote-admin`, which call the products and users stores).
+
 pub mod auth;
 pub mod catalog;
 pub mod consumer;
@@ -32,7 +32,6 @@ pub mod metrics;
 pub mod migrate;
 pub mod outbox;
 pub mod relay;
-pub mod seed;
 pub mod server;
 pub mod sweeper;
 pub mod users;

@@ -292,11 +292,13 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!(count = applied.len(), applied = ?applied, "migrations applied");
         }
         Command::SeedDemo { database_url } => {
-            let seeded = bridge::seed::demo_catalog(&database_url).await?;
+            let db = kit::db::Db::connect(&database_url, std::time::Duration::from_secs(30))?;
+            let seeded = products::demo::load(&db).await?;
             tracing::info!(categories = seeded.categories, products = seeded.products, "demo catalog loaded");
         }
         Command::PromoteAdmin { database_url, email } => {
-            if !bridge::admin::promote(&database_url, &email).await? {
+            let db = kit::db::Db::connect(&database_url, std::time::Duration::from_secs(30))?;
+            if !users::store::promote_to_admin(&db, &email).await? {
                 anyhow::bail!("no registered account with that email");
             }
             tracing::info!("account promoted to admin; sign in again for an admin token");

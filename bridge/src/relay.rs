@@ -54,6 +54,9 @@ pub enum RelayError {
     /// The producer could not be created.
     #[error("kafka: {0}")]
     Kafka(#[from] KafkaError),
+    /// The broker does not answer, or lacks an event topic: nothing was sent, the claimed rows stay.
+    #[error("broker not ready: {0}")]
+    BrokerNotReady(String),
 }
 
 impl From<tokio_postgres::Error> for RelayError {
@@ -138,6 +141,12 @@ impl Relay {
                         let _ = tokio::time::timeout(self.settings.poll_interval, self.wake.notified()).await;
                     }
                 }
+                Err(RelayError::BrokerNotReady(reason)) => {
+                    tracing::warn!(%reason, "outbox relay: broker not ready; waiting");
+                    topics_ready = false;
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
                 Err(error) => {
                     tracing::error!(%error, "outbox relay pass failed");
                     tokio::time::sleep(backoff).await;
@@ -165,6 +174,13 @@ impl Relay {
             .await?;
         if rows.is_empty() {
             return Ok(Pass::default());
+        }
+        // Queue nothing for a broker that does not answer or lacks a topic: librdkafka would hold the records
+        // and hand them to whatever answers on the address next — a broker that came back without its topics
+        // (a new cluster, an in-memory one), which acknowledges them and keeps nothing once the topic is made.
+        // The claimed rows go back untouched when the transaction drops.
+        if let Some(topic) = self.topic_lost(producer).await {
+            return Err(RelayError::BrokerNotReady(format!("no topic {topic}")));
         }
 
         // Enqueue the whole batch first (librdkafka batches and keeps per-partition order), then wait.

@@ -2,7 +2,7 @@
 //! second run changes nothing; promotion reaches exactly the registered account named. Each test uses its
 //! own database.
 
-use bridge::seed::{demo_catalog, Seeded, DEMO_PRODUCTS};
+use products::demo::{Seeded, DEMO_PRODUCTS};
 
 mod support;
 use support::TestDb;
@@ -15,11 +15,13 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
 async fn the_demo_catalog_loads_once_and_a_second_run_changes_nothing() {
     let db = TestDb::new().await;
 
-    let first = demo_catalog(&db.url).await.unwrap();
+    let first =
+        products::demo::load(&kit::db::Db::connect(&db.url, std::time::Duration::from_secs(5)).unwrap()).await.unwrap();
     assert_eq!(first, Seeded { categories: 9, products: DEMO_PRODUCTS as u64 });
     let version = db.catalog_version().await;
     assert!(version > 1, "the first run moves the catalog version");
-    let second = demo_catalog(&db.url).await.unwrap();
+    let second =
+        products::demo::load(&kit::db::Db::connect(&db.url, std::time::Duration::from_secs(5)).unwrap()).await.unwrap();
     assert_eq!(second, Seeded { categories: 0, products: 0 });
 
     assert_eq!(count(&db.client, "SELECT count(*) FROM catalog.products").await, DEMO_PRODUCTS as i64);
@@ -40,8 +42,21 @@ async fn promote_admin_gives_a_registered_account_the_admin_role_and_nothing_els
             .unwrap();
     }
 
-    assert!(bridge::admin::promote(&db.url, " Ada@Example.com ").await.unwrap(), "emails are matched normalised");
-    assert!(!bridge::admin::promote(&db.url, "nobody@example.com").await.unwrap());
+    assert!(
+        users::store::promote_to_admin(
+            &kit::db::Db::connect(&db.url, std::time::Duration::from_secs(5)).unwrap(),
+            " Ada@Example.com "
+        )
+        .await
+        .unwrap(),
+        "emails are matched normalised"
+    );
+    assert!(!users::store::promote_to_admin(
+        &kit::db::Db::connect(&db.url, std::time::Duration::from_secs(5)).unwrap(),
+        "nobody@example.com"
+    )
+    .await
+    .unwrap());
     assert_eq!(count(&db.client, "SELECT count(*) FROM users.users WHERE role = 'admin'").await, 1);
     let ada = "SELECT count(*) FROM users.users WHERE email = 'ada@example.com' AND role = 'admin'";
     assert_eq!(count(&db.client, ada).await, 1);

@@ -10,12 +10,14 @@
 //! - [`categories`]: `/categories` handlers and the write DTO.
 //! - [`listing`]: the listing's query — normalised filters, sort orders, the keyset cursor, the cache hash.
 //! - [`domain`]: domain types parsed at the edge (`Sku`, `Money`, `Currency`, `Name`, `Slug`, `Limit`, ...).
+//! - [`demo`]: the demo catalog `bridge seed-demo` loads for local runs.
 //! - [`store`]: every SQL statement (the catalog version and product revisions move by trigger).
 //! - [`cache`]: the Redis read cache (versioned keys, TTLs, popular keys, hit/miss logs and counters).
 //! - [`error`]: the service's error type, its one mapping to problem responses and the constraint map.
 
 pub mod cache;
 pub mod categories;
+pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod listing;

@@ -183,6 +183,19 @@ pub async fn delete(db: &Db, id: uuid::Uuid) -> Result<bool, DbError> {
     Ok(changed == 1)
 }
 
+/// Gives the registered, not deleted account with `email` the admin role (`bridge promote-admin`: the API
+/// lets an admin change roles, so an operator with database access makes the first one; no default
+/// credentials exist). Whether one was found; the user signs in again for a token with the new role.
+pub async fn promote_to_admin(db: &Db, email: &str) -> Result<bool, DbError> {
+    let updated = db
+        .execute(
+            "UPDATE users.users SET role = 'admin', updated_at = now() WHERE email = $1 AND deleted_at IS NULL",
+            &[email.trim().to_lowercase().into()],
+        )
+        .await?;
+    Ok(updated == 1)
+}
+
 /// One page of users, in id (creation) order.
 pub async fn list(db: &Db, filter: &ListFilter) -> Result<Vec<User>, DbError> {
     let sql = format!(

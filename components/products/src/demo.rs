@@ -1,9 +1,11 @@
-//! The demo catalog for local runs: a small category tree and 200 products, written with SQL in one
-//! transaction. Idempotent: categories are matched by slug and products by SKU (`DEMO-0001` ...), so a second
-//! run inserts nothing and leaves changes made through the API alone. What it inserts moves the catalog version
-//! (the catalog's triggers), so no cached listing of the old catalog is served afterwards.
+//! The demo catalog for local runs (`bridge seed-demo`): a small category tree and 200 products, in two
+//! statements. Idempotent: categories are matched by slug and products by SKU (`DEMO-0001` ...), so a second
+//! run inserts nothing and leaves changes made through the API alone (and an interrupted run is completed by
+//! the next). What it inserts moves the catalog version (the catalog's triggers), so no cached listing of the
+//! old catalog is served afterwards.
 
-use tokio_postgres::NoTls;
+use kit::db::{Db, DbError, Value};
+use serde::{Deserialize, Serialize};
 
 /// Top-level categories: (name, slug).
 const ROOTS: &[(&str, &str)] = &[
@@ -48,6 +50,7 @@ pub struct Seeded {
 }
 
 /// One demo product row.
+#[derive(Serialize)]
 struct DemoProduct {
     sku: String,
     name: String,
@@ -79,56 +82,55 @@ fn demo_products() -> Vec<DemoProduct> {
         .collect()
 }
 
-/// Writes the demo catalog into the database at `url`.
-pub async fn demo_catalog(url: &str) -> Result<Seeded, tokio_postgres::Error> {
-    let (mut client, connection) = tokio_postgres::connect(url, NoTls).await?;
-    let connection = tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            tracing::error!(%error, "seed connection failed");
-        }
-    });
-    let transaction = client.transaction().await?;
-    let mut categories = 0;
-    for (name, slug) in ROOTS {
-        categories += transaction
-            .execute(
-                "INSERT INTO catalog.categories (name, slug) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                &[name, slug],
-            )
-            .await?;
+/// Writes the demo catalog.
+pub async fn load(db: &Db) -> Result<Seeded, DbError> {
+    let roots: Vec<serde_json::Value> =
+        ROOTS.iter().map(|(name, slug)| serde_json::json!({ "name": name, "slug": slug })).collect();
+    let children: Vec<serde_json::Value> = CHILDREN
+        .iter()
+        .map(|(name, slug, parent)| serde_json::json!({ "name": name, "slug": slug, "parent": parent }))
+        .collect();
+    #[derive(Deserialize)]
+    struct Inserted {
+        count: i64,
     }
-    for (name, slug, parent) in CHILDREN {
-        categories += transaction
-            .execute(
-                "INSERT INTO catalog.categories (name, slug, parent_id) \
-                 SELECT $1, $2, id FROM catalog.categories WHERE slug = $3 ON CONFLICT DO NOTHING",
-                &[name, slug, parent],
-            )
-            .await?;
-    }
-    let rows = demo_products();
-    let skus: Vec<&str> = rows.iter().map(|row| row.sku.as_str()).collect();
-    let names: Vec<&str> = rows.iter().map(|row| row.name.as_str()).collect();
-    let descriptions: Vec<&str> = rows.iter().map(|row| row.description.as_str()).collect();
-    let slugs: Vec<&str> = rows.iter().map(|row| row.category_slug).collect();
-    let prices: Vec<i64> = rows.iter().map(|row| row.price_cents).collect();
-    let stocks: Vec<i32> = rows.iter().map(|row| row.stock).collect();
-    let actives: Vec<bool> = rows.iter().map(|row| row.active).collect();
-    let products = transaction
-        .execute(
-            "INSERT INTO catalog.products (sku, name, description, category_id, price_cents, currency, stock, active) \
-             SELECT d.sku, d.name, d.description, c.id, d.price, 'EUR', d.stock, d.active \
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::int4[], $7::bool[]) \
-                  AS d(sku, name, description, slug, price, stock, active) \
-             JOIN catalog.categories c ON c.slug = d.slug \
-             ON CONFLICT DO NOTHING",
-            &[&skus, &names, &descriptions, &slugs, &prices, &stocks, &actives],
+    // A child's parent is either inserted by this statement (`roots`) or was there before (the table, as
+    // the statement's snapshot sees it): never both.
+    let categories: Inserted = db
+        .query_one(
+            "WITH roots AS (INSERT INTO catalog.categories (name, slug) \
+               SELECT r.name, r.slug FROM jsonb_to_recordset($1::jsonb) AS r(name text, slug text) \
+               ON CONFLICT DO NOTHING RETURNING id, slug), \
+             children AS (INSERT INTO catalog.categories (name, slug, parent_id) \
+               SELECT c.name, c.slug, p.id FROM jsonb_to_recordset($2::jsonb) AS c(name text, slug text, parent text) \
+               JOIN (SELECT id, slug FROM roots UNION ALL SELECT id, slug FROM catalog.categories) p \
+                 ON p.slug = c.parent \
+               ON CONFLICT DO NOTHING RETURNING id) \
+             SELECT ((SELECT count(*) FROM roots) + (SELECT count(*) FROM children))::int8 AS count",
+            &[Value::Jsonb(to_json(&roots)?), Value::Jsonb(to_json(&children)?)],
         )
         .await?;
-    transaction.commit().await?;
-    drop(client);
-    let _ = connection.await;
-    Ok(Seeded { categories, products })
+    let products: Inserted = db
+        .query_one(
+            "WITH inserted AS (INSERT INTO catalog.products \
+               (sku, name, description, category_id, price_cents, currency, stock, active) \
+               SELECT d.sku, d.name, d.description, c.id, d.price_cents, 'EUR', d.stock, d.active \
+               FROM jsonb_to_recordset($1::jsonb) AS d(sku text, name text, description text, \
+                    category_slug text, price_cents int8, stock int4, active bool) \
+               JOIN catalog.categories c ON c.slug = d.category_slug \
+               ON CONFLICT DO NOTHING RETURNING id) \
+             SELECT count(*)::int8 AS count FROM inserted",
+            &[Value::Jsonb(to_json(&demo_products())?)],
+        )
+        .await?;
+    Ok(Seeded {
+        categories: u64::try_from(categories.count).unwrap_or_default(),
+        products: u64::try_from(products.count).unwrap_or_default(),
+    })
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<serde_json::Value, DbError> {
+    serde_json::to_value(value).map_err(|error| DbError::Conversion(error.to_string()))
 }
 
 #[cfg(test)]
