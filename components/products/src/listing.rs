@@ -10,7 +10,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::domain::{Currency, Limit, Slug};
+use crate::domain::{Currency, Limit, Slug, SLUG_MAX};
 use crate::error::Error;
 
 /// Longest accepted name filter, in characters.
@@ -205,6 +205,11 @@ impl Filter {
             }
             Some(name) => Some(name.to_lowercase()),
         };
+        // Bounded as sent, before trimming, so the document's `maxLength` is the rule (a slug is at most
+        // 100 characters, a UUID 45).
+        if raw.category.as_deref().is_some_and(|category| category.chars().count() > SLUG_MAX) {
+            return Err(Error::bad_query("category", format!("must be at most {SLUG_MAX} characters")));
+        }
         let category = match raw.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
             Some(text) => Some(match uuid::Uuid::parse_str(text) {

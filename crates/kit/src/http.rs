@@ -99,20 +99,63 @@ pub fn parse_json_bytes<T: DeserializeOwned>(body: &[u8]) -> Result<T, Problem> 
         return Err(nul_in_body(body));
     }
     let mut deserializer = serde_json::Deserializer::from_slice(body);
-    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        if inner.classify() == serde_json::error::Category::Data {
-            let field = if path == "." { "body".to_owned() } else { path };
-            Problem::validation(vec![FieldError::new(field, without_position(&inner))])
-        } else {
-            Problem::bad_request(format!("malformed JSON: {}", without_position(&inner)))
+    let parsed = serde_path_to_error::deserialize(&mut deserializer);
+    let value = match parsed {
+        Ok(value) => value,
+        Err(error) if error.inner().classify() == serde_json::error::Category::Data => {
+            // JSON has one number type: `420.0` is the integer 420 to JSON Schema and to clients written in
+            // languages without integers, so an integral float is taken where an integer is expected.
+            return match integral_floats_as_integers(body) {
+                Some(value) => serde_path_to_error::deserialize(value).map_err(field_problem),
+                None => Err(field_problem(error)),
+            };
         }
-    })?;
+        Err(error) => return Err(field_problem(error)),
+    };
     deserializer
         .end()
         .map_err(|error| Problem::bad_request(format!("malformed JSON: {}", without_position(&error))))?;
     Ok(value)
+}
+
+/// The 422 naming the field of a data error, or the 400 of a syntax error.
+fn field_problem(error: serde_path_to_error::Error<serde_json::Error>) -> Problem {
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    if inner.classify() == serde_json::error::Category::Data {
+        let field = if path == "." { "body".to_owned() } else { path };
+        Problem::validation(vec![FieldError::new(field, without_position(&inner))])
+    } else {
+        Problem::bad_request(format!("malformed JSON: {}", without_position(&inner)))
+    }
+}
+
+/// The body as a JSON value with every integral float (`420.0`, `1e3`) made an integer, or `None` when it
+/// holds none (or is not one JSON document). Only floats up to 2^53 are converted: a larger one may not be
+/// the integer its text spelled, so it stays a float and is refused where an integer is expected.
+fn integral_floats_as_integers(body: &[u8]) -> Option<serde_json::Value> {
+    fn convert(value: &mut serde_json::Value) -> bool {
+        const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+        match value {
+            serde_json::Value::Number(number) if !number.is_i64() && !number.is_u64() => {
+                match number.as_f64() {
+                    Some(float) if float.fract() == 0.0 && float.abs() <= EXACT => {
+                        // In range and integral, so the conversion is exact.
+                        *value = serde_json::Value::from(float as i64);
+                        true
+                    }
+                    _ => false,
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |changed, item| convert(item) | changed),
+            serde_json::Value::Object(fields) => {
+                fields.values_mut().fold(false, |changed, item| convert(item) | changed)
+            }
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    convert(&mut value).then_some(value)
 }
 
 /// Parses the query string into `T` (use `#[serde(deny_unknown_fields)]` to reject unknown parameters); any
@@ -240,6 +283,29 @@ mod tests {
     }
 
     #[test]
+    fn integral_floats_are_integers_and_other_floats_are_refused() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Counted {
+            quantity: i64,
+            items: Vec<u16>,
+        }
+        let parsed = parse_json::<Counted>(&json_request(r#"{"quantity":420.0,"items":[1e2,-0.0,3]}"#)).unwrap();
+        assert_eq!((parsed.quantity, parsed.items), (420, vec![100, 0, 3]));
+        for refused in [
+            r#"{"quantity":1.5,"items":[]}"#,
+            r#"{"quantity":1e300,"items":[]}"#,
+            r#"{"quantity":9007199254740994.0,"items":[]}"#,
+        ] {
+            let problem = parse_json::<Counted>(&json_request(refused)).unwrap_err();
+            assert_eq!((problem.status, problem.errors[0].field.as_str()), (422, "quantity"), "{refused}");
+        }
+        let problem = parse_json::<Counted>(&json_request(r#"{"quantity":1.0,"items":[70000.0]}"#)).unwrap_err();
+        assert_eq!(problem.errors[0].field, "items[0]");
+        assert_eq!(status_of(r#"{"name":"a","quantity":2.0,"role":"admin"}"#), 422);
+    }
+
+    #[test]
     fn field_errors_name_the_path_without_line_numbers() {
         let problem = parse_json::<NewThing>(&json_request(r#"{"name":"a","quantity":-1}"#)).unwrap_err();
         assert_eq!(problem.errors[0].field, "quantity");
@@ -260,6 +326,29 @@ mod tests {
         let problem = parse_query::<serde_json::Value>(&request("/users?email=%00%13HC&limit=1")).unwrap_err();
         assert_eq!(problem.status, 400);
         assert!(parse_query::<std::collections::HashMap<String, String>>(&request("/x?q=%01")).is_ok());
+    }
+
+    #[test]
+    fn a_lone_surrogate_escape_is_refused_by_the_json_parser() {
+        // UTF-8 text (and so Postgres) cannot hold a lone surrogate; serde_json refuses the escape.
+        for body in [r#"{"name":"\ud800","quantity":1}"#, r#"{"name":"a\udfffb","quantity":1}"#] {
+            let problem = parse_json::<NewThing>(&json_request(body)).unwrap_err();
+            assert!((400..500).contains(&problem.status), "{body}: {problem:?}");
+        }
+        // A pair is one character and fine.
+        assert!(parse_json::<NewThing>(&json_request(r#"{"name":"\ud83d\ude00","quantity":1}"#)).is_ok());
+    }
+
+    #[test]
+    fn headers_cannot_carry_a_nul_or_control_character() {
+        // What a handler reads from a header (an Idempotency-Key, the client address) never holds NUL: the
+        // http crate refuses such values when a host builds the request, and `header_str` gives only visible
+        // ASCII.
+        assert!(HeaderValue::from_bytes(b"key\0").is_err());
+        assert!(HeaderValue::from_bytes(b"key\x01").is_err());
+        let mut headers = HeaderMap::new();
+        headers.insert("idempotency-key", HeaderValue::from_bytes(b"caf\xc3\xa9").unwrap());
+        assert_eq!(header_str(&headers, "idempotency-key"), None);
     }
 
     #[test]

@@ -111,6 +111,10 @@ fn match_segments(segments: &[Segment], parts: &[&str]) -> Result<Option<Params>
                 let value = percent_decode_str(part)
                     .decode_utf8()
                     .map_err(|_| Problem::bad_request("a path segment is not valid UTF-8"))?;
+                // No Postgres text can hold NUL: an id with `%00` is refused here, not by the database (a 500).
+                if value.contains('\0') {
+                    return Err(Problem::bad_request("a path segment contains a NUL character"));
+                }
                 params.push((name.clone(), value.into_owned()));
             }
         }
@@ -158,5 +162,11 @@ mod tests {
     #[test]
     fn invalid_utf8_param_is_400() {
         assert_eq!(router().at(&Method::GET, "/users/%ff").unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn a_nul_in_a_param_is_400_before_any_handler_sees_it() {
+        assert_eq!(router().at(&Method::GET, "/users/a%00b").unwrap_err().status, 400);
+        assert_eq!(router().at(&Method::GET, "/users/%01").unwrap().1.get("id"), Some("\u{1}"));
     }
 }

@@ -8,8 +8,11 @@
 //! ## Layout
 //! - [`schemas`]: request and response bodies, query parameters, the problem type.
 //! - [`paths`]: one stub per public operation (method, path, parameters, responses, security).
+//! - [`contract`]: what the attributes cannot state — the responses every operation may get from the gateway,
+//!   and the exact input patterns of the components' domain types.
 //! - this file: the document — info, servers, tags, the bearer security scheme.
 
+pub mod contract;
 pub mod paths;
 pub mod schemas;
 
@@ -111,6 +114,7 @@ impl Modify for BearerAuth {
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    contract::apply(&mut document);
     document
 }
 

@@ -68,7 +68,7 @@ pub fn api_docs() {}
     request_body(content = RegisterRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "The account and its first tokens", body = Registered),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
@@ -87,7 +87,7 @@ pub fn register() {}
     request_body(content = LoginRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "A new token pair", body = TokenPair),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Invalid email or password (also for inactive accounts)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
@@ -106,7 +106,7 @@ pub fn login() {}
     request_body(content = RefreshRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "A new token pair; the presented token is spent", body = TokenPair),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "Unknown, expired, revoked or reused token (reuse revokes the family)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
@@ -124,7 +124,7 @@ pub fn refresh() {}
     request_body(content = RefreshRequest, content_type = "application/json"),
     responses(
         (status = 204, description = "Always, even for an unknown token"),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
     ),
@@ -154,7 +154,7 @@ pub fn jwks() {}
     request_body(content = CreateUser, content_type = "application/json"),
     responses(
         (status = 201, description = "The account", body = User, headers(("Location" = String, description = "The new resource"))),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
@@ -174,7 +174,7 @@ pub fn create_user() {}
     params(UserListQuery),
     responses(
         (status = 200, description = "A page of accounts", body = UserPage),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
     ),
@@ -223,7 +223,7 @@ pub fn get_user() {}
     params(("id" = String, Path, description = "The user id (UUID)", format = Uuid)),
     responses(
         (status = 200, description = "The account", body = User),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
@@ -260,7 +260,7 @@ pub fn delete_user() {}
     params(("id" = String, Path, description = "The user id (UUID)", format = Uuid)),
     responses(
         (status = 204, description = "Changed"),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Wrong current password", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -281,7 +281,7 @@ pub fn change_password() {}
     params(ProductListQuery),
     responses(
         (status = 200, description = "A page; `x-cache` says hit, miss or bypass", body = ProductPage, headers(("x-cache" = String, description = "hit | miss | bypass"))),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A dependency is unavailable", body = Problem, content_type = "application/problem+json"),
@@ -299,7 +299,7 @@ pub fn list_products() {}
     request_body(content = ProductBody, content_type = "application/json"),
     responses(
         (status = 201, description = "The product", body = Product, headers(("Location" = String, description = "The new resource"))),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
@@ -337,7 +337,7 @@ pub fn get_product() {}
     params(("id" = String, Path, description = "The product id (UUID)", format = Uuid)),
     responses(
         (status = 200, description = "The product", body = Product),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -361,6 +361,7 @@ pub fn update_product() {}
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The product has been ordered: deactivate it instead (`active: false`)", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
@@ -375,7 +376,7 @@ pub fn delete_product() {}
     params(PageQuery),
     responses(
         (status = 200, description = "A page of categories", body = CategoryPage),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
     ),
     security((), ("bearer" = [])),
 )]
@@ -390,7 +391,7 @@ pub fn list_categories() {}
     request_body(content = CategoryBody, content_type = "application/json"),
     responses(
         (status = 201, description = "The category", body = Category, headers(("Location" = String, description = "The new resource"))),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
@@ -426,7 +427,7 @@ pub fn get_category() {}
     params(("id" = String, Path, description = "The category id (UUID)", format = Uuid)),
     responses(
         (status = 200, description = "The category", body = Category),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
@@ -466,7 +467,7 @@ pub fn delete_category() {}
     params(("Idempotency-Key" = Option<String>, Header, description = "1–255 visible ASCII characters; the same key and lines answer the first order again")),
     responses(
         (status = 201, description = "The order (also for a replayed Idempotency-Key)", body = Order, headers(("Location" = String, description = "The new resource"))),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The account is inactive", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Insufficient stock", body = Problem, content_type = "application/problem+json"),
@@ -488,7 +489,7 @@ pub fn place_order() {}
     params(OrderListQuery),
     responses(
         (status = 200, description = "A page of orders", body = OrderPage),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "A customer asked for user_id", body = Problem, content_type = "application/problem+json"),
     ),
@@ -538,7 +539,7 @@ pub fn cancel_order() {}
     params(TopProductsQuery),
     responses(
         (status = 200, description = "Ranked products", body = TopProducts),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
     ),
@@ -555,7 +556,7 @@ pub fn top_products() {}
     params(SalesQuery),
     responses(
         (status = 200, description = "Sales buckets", body = Sales),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
     ),
@@ -599,7 +600,7 @@ pub fn analytics_dashboard_script() {}
     responses(
         (status = 201, description = "Stored", body = IngestResult),
         (status = 200, description = "Stored before: nothing changed (idempotent by event id)", body = IngestResult),
-        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),

@@ -48,8 +48,8 @@ pub struct Money {
     /// Minor units (cents), >= 0.
     #[schema(minimum = 0, example = 450)]
     pub cents: i64,
-    /// ISO 4217 code (stored upper case).
-    #[schema(example = "EUR", pattern = "^[A-Za-z]{3}$")]
+    /// ISO 4217 code in use (stored upper case).
+    #[schema(example = "EUR")]
     pub currency: String,
 }
 
@@ -87,7 +87,7 @@ pub struct PageQuery {
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The opaque `next_cursor` of the previous page.
+    /// The opaque `next_cursor` of the previous page (any other value is a 400).
     pub cursor: Option<String>,
 }
 
@@ -107,14 +107,13 @@ pub enum Role {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    /// The login; unique regardless of case.
-    #[schema(format = Email, example = "alice@example.com")]
+    /// The login; unique regardless of case (stored lower case).
+    #[schema(example = "alice@example.com")]
     pub email: String,
     /// 8–128 characters.
-    #[schema(min_length = 8, max_length = 128)]
     pub password: String,
-    /// 1–100 characters.
-    #[schema(min_length = 1, max_length = 100, example = "Alice Liddell")]
+    /// 1–100 characters after trimming, no control characters.
+    #[schema(example = "Alice Liddell")]
     pub full_name: String,
 }
 
@@ -234,14 +233,14 @@ pub struct UserPage {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
-    /// The login.
-    #[schema(format = Email)]
+    /// The login; unique regardless of case (stored lower case).
     pub email: String,
-    /// 1–100 characters.
+    /// 1–100 characters after trimming, no control characters.
     pub full_name: String,
     /// 8–128 characters.
     pub password: String,
     /// Default `customer`.
+    #[serde(default)]
     pub role: Option<Role>,
 }
 
@@ -284,7 +283,7 @@ pub struct UserListQuery {
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The opaque `next_cursor` of the previous page.
+    /// The opaque `next_cursor` of the previous page (any other value is a 400).
     pub cursor: Option<String>,
 }
 
@@ -324,25 +323,25 @@ pub struct Product {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
-    /// 1–64 of `A-Z 0-9 . _ -`, starting with a letter or digit; stored upper case; unique (409).
-    #[schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9][A-Za-z0-9._-]*$")]
+    /// 1–64 of `A-Z 0-9 . _ -`, starting with a letter or digit (surrounding white space trimmed); stored
+    /// upper case; unique (409).
     pub sku: String,
-    /// 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200)]
+    /// 1–200 characters after trimming, no control characters.
     pub name: String,
-    /// At most 5000 characters (default empty).
-    #[schema(max_length = 5000)]
-    pub description: Option<String>,
+    /// At most 5000 characters, no control characters but tabs and line breaks (default empty).
+    #[serde(default)]
+    pub description: String,
     /// An existing category (422 otherwise).
     #[schema(format = Uuid)]
     pub category_id: Option<String>,
     /// Unit price.
     pub price: Money,
     /// 0 … 2147483647.
-    #[schema(minimum = 0)]
+    #[schema(minimum = 0, maximum = 2147483647)]
     pub stock: i32,
     /// Default `true`.
-    pub active: Option<bool>,
+    #[serde(default)]
+    pub active: bool,
 }
 
 /// A page of products.
@@ -382,22 +381,22 @@ pub struct ProductListQuery {
     pub category: Option<String>,
     /// `true`: the category's whole subtree (needs `category`).
     pub include_subcategories: Option<bool>,
-    /// Inclusive lower bound in minor units.
+    /// Inclusive lower bound in minor units; at most `max_price`.
     #[param(minimum = 0)]
     pub min_price: Option<i64>,
     /// Inclusive upper bound in minor units.
     #[param(minimum = 0)]
     pub max_price: Option<i64>,
-    /// Only prices in this ISO 4217 currency.
+    /// Only prices in this ISO 4217 currency (any case).
     pub currency: Option<String>,
     /// `true`: stock > 0; `false`: out of stock.
     pub in_stock: Option<bool>,
-    /// Default `newest`.
+    /// Default `newest` (any case).
     pub sort: Option<ProductSort>,
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The opaque `next_cursor` of the previous page (same filters).
+    /// The opaque `next_cursor` of the previous page, with the same filters (any other value is a 400).
     pub cursor: Option<String>,
     /// Admins only: include inactive products (never cached).
     pub include_inactive: Option<bool>,
@@ -429,11 +428,10 @@ pub struct Category {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryBody {
-    /// 1–100 characters, unique regardless of case (409).
-    #[schema(min_length = 1, max_length = 100)]
+    /// 1–100 characters after trimming, no control characters; unique regardless of case (409).
     pub name: String,
-    /// Derived from the name when absent; unique (409).
-    #[schema(pattern = "^[a-z0-9]+(-[a-z0-9]+)*$")]
+    /// 1–100 lower-case letters and digits in words joined by `-`; unique (409). Derived from the name's
+    /// ASCII letters and digits when absent (422 when it has none).
     pub slug: Option<String>,
     /// An existing category that is not this one or one of its subcategories (422).
     #[schema(format = Uuid)]
@@ -455,7 +453,7 @@ pub struct CategoryPage {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PlaceOrder {
-    /// The lines; prices come from the catalog, never from the client.
+    /// The lines; prices come from the catalog, never from the client. Each product at most once (422).
     #[schema(min_items = 1, max_items = 100)]
     pub items: Vec<OrderLine>,
 }
@@ -464,7 +462,7 @@ pub struct PlaceOrder {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
-    /// The product.
+    /// An active product of the catalog (422 otherwise).
     #[schema(format = Uuid)]
     pub product_id: String,
     /// 1–1000.
@@ -544,7 +542,7 @@ pub struct OrderListQuery {
     /// Page size, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The opaque `next_cursor` of the previous page.
+    /// The opaque `next_cursor` of the previous page (any other value is a 400).
     pub cursor: Option<String>,
 }
 
@@ -565,10 +563,10 @@ pub enum RankBy {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TopProductsQuery {
-    /// First day, `YYYY-MM-DD` (UTC).
+    /// First day, `YYYY-MM-DD` (UTC); not after `to`.
     #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (UTC), included.
+    /// Last day, `YYYY-MM-DD` (UTC), included; before 9999-12-31.
     #[param(format = Date)]
     pub to: Option<String>,
     /// How many products, 1–100 (default 10).
@@ -576,7 +574,7 @@ pub struct TopProductsQuery {
     pub limit: Option<u32>,
     /// Ranking (default `quantity`); ties by product id.
     pub by: Option<RankBy>,
-    /// ISO 4217 code of the revenue reported (default `EUR`).
+    /// ISO 4217 code of the revenue reported, three upper-case letters (default `EUR`).
     pub currency: Option<String>,
 }
 
@@ -628,7 +626,7 @@ pub enum SalesPeriod {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SalesQuery {
-    /// Bucket size (default `day`).
+    /// Bucket size (default `day`); at most 400 buckets from `from` to `to`.
     pub period: Option<SalesPeriod>,
     /// First day, `YYYY-MM-DD` (UTC).
     #[param(format = Date)]
@@ -636,7 +634,7 @@ pub struct SalesQuery {
     /// Last day, `YYYY-MM-DD` (UTC), included.
     #[param(format = Date)]
     pub to: Option<String>,
-    /// ISO 4217 code of the revenue reported (default `EUR`).
+    /// ISO 4217 code of the revenue reported, three upper-case letters (default `EUR`).
     pub currency: Option<String>,
 }
 

@@ -172,6 +172,13 @@ fn the_document_is_valid_openapi_3_1() {
                     for (status, response) in responses {
                         let code_ok = status == "default"
                             || (status.len() == 3 && status.chars().all(|c| c.is_ascii_digit() || c == 'X'));
+                        // A shared response is a reference to `components/responses`, which must exist.
+                        let response = match response["$ref"].as_str() {
+                            Some(reference) => {
+                                document.pointer(reference.trim_start_matches('#')).unwrap_or(&Value::Null)
+                            }
+                            None => response,
+                        };
                         if !code_ok || !response["description"].is_string() {
                             problems.push(format!("{at}: response {status} is malformed"));
                         }
@@ -225,6 +232,8 @@ fn the_document_is_valid_openapi_3_1() {
     for reference in references {
         match reference.strip_prefix("#/components/schemas/") {
             Some(name) if schemas.contains_key(name) => {}
+            None if reference.starts_with("#/components/responses/")
+                && document.pointer(reference.trim_start_matches('#')).is_some() => {}
             _ => problems.push(format!("$ref {reference} does not resolve")),
         }
     }

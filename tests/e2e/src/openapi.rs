@@ -16,6 +16,8 @@ pub fn response_schema<'a>(doc: &'a Value, method: &str, path: &str, status: u16
     let paths = doc.get("paths")?.as_object()?;
     let (_, item) = paths.iter().find(|(template, _)| matches_template(template, path))?;
     let response = item.get(method.to_lowercase())?.get("responses")?.get(status.to_string())?;
+    // A status shared by every operation is a reference to `components/responses`.
+    let response = resolve(doc, response);
     let content = response.get("content")?.as_object()?;
     content.iter().find(|(kind, _)| kind.contains("json")).and_then(|(_, media)| media.get("schema"))
 }
