@@ -13,7 +13,10 @@ refused:
 - ids in bodies name existing, active data: an order's products (each once, all in EUR, the demo catalog's
   currency), a product's category, a category's parent;
 - a category without a `slug` derives one from its name's ASCII letters and digits, so needs some;
-- an `Idempotency-Key` reused with other lines is a 422, so each positive order gets a key of its own.
+- an `Idempotency-Key` reused with other lines is a 422, so each positive order gets a key of its own;
+- `PUT /products/{id}` with `stock` needs `If-Match` with the product's current `ETag` (428/412 otherwise),
+  which the hook reads as the admin; for a product that does not exist it drops `stock` (a 404 either way);
+- a stock adjustment's `delta` is not 0.
 
 One more adjustment keeps the run meaningful rather than the data valid: requests (positive or negative) to
 `/users/{id}` never target the fuzzing admin itself, which a deleted, deactivated or demoted admin would turn
@@ -28,6 +31,7 @@ import os
 import random
 import re
 import threading
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -51,6 +55,19 @@ def _admin_id():
     try:
         with urllib.request.urlopen(request, timeout=30) as response:
             return json.load(response)["id"]
+    except Exception:
+        return None
+
+
+def _etag(product_id):
+    """The current `ETag` of a product, read as the admin; None when it cannot be read."""
+    request = urllib.request.Request(
+        BASE_URL + "/products/" + urllib.parse.quote(product_id, safe=""),
+        headers={"Authorization": "Bearer " + os.environ.get("PYCOMMERCE_FUZZ_TOKEN", "")},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.headers.get("ETag")
     except Exception:
         return None
 
@@ -149,8 +166,17 @@ def before_call(context, case, kwargs):
         key = case.headers.get("Idempotency-Key") if case.headers else None
         if key is not None:
             case.headers["Idempotency-Key"] = f"{str(key)[:200]}-{uuid.uuid4().hex}"
-    elif operation in ("POST /products", "PUT /products/{id}") and body.get("category_id") is not None:
-        body["category_id"] = _random.choice(known["categories"]) if known["categories"] else None
+    elif operation in ("POST /products", "PUT /products/{id}"):
+        if body.get("category_id") is not None:
+            body["category_id"] = _random.choice(known["categories"]) if known["categories"] else None
+        if operation.startswith("PUT") and "stock" in body:
+            etag = _etag(str(case.path_parameters.get("id", ""))) if isinstance(case.path_parameters, dict) else None
+            if etag is None:
+                body.pop("stock")
+            else:
+                case.headers = dict(case.headers or {}, **{"If-Match": etag})
+    elif operation == "POST /products/{id}/stock-adjustments" and body.get("delta") == 0:
+        body["delta"] = 1
     elif operation in ("POST /categories", "PUT /categories/{id}"):
         if body.get("parent_id") is not None:
             # A new category may hang under any; a moved one not under itself or its subtree, which the

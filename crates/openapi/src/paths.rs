@@ -298,7 +298,7 @@ pub fn list_products() {}
     summary = "Create a product (admin)",
     request_body(content = ProductBody, content_type = "application/json"),
     responses(
-        (status = 201, description = "The product", body = Product, headers(("Location" = String, description = "The new resource"))),
+        (status = 201, description = "The product", body = Product, headers(("Location" = String, description = "The new resource"), ("ETag" = String, description = "The product's revision, for `If-Match`"))),
         (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
@@ -319,7 +319,7 @@ pub fn create_product() {}
     summary = "One product (cached; admins also see inactive ones)",
     params(("id" = String, Path, description = "The product id (UUID)", format = Uuid)),
     responses(
-        (status = 200, description = "The product", body = Product, headers(("x-cache" = String, description = "hit | miss | bypass"))),
+        (status = 200, description = "The product", body = Product, headers(("x-cache" = String, description = "hit | miss | bypass"), ("ETag" = String, description = "On admin reads: the product's revision, for `If-Match`"))),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "A dependency is unavailable", body = Problem, content_type = "application/problem+json"),
     ),
@@ -332,22 +332,49 @@ pub fn get_product() {}
     path = "/products/{id}",
     tag = "catalog",
     operation_id = "update_product",
-    summary = "Replace a product's writable fields (admin)",
-    request_body(content = ProductBody, content_type = "application/json"),
-    params(("id" = String, Path, description = "The product id (UUID)", format = Uuid)),
+    summary = "Replace a product's writable fields (admin); the stock only with If-Match",
+    request_body(content = ProductReplacement, content_type = "application/json"),
+    params(
+        ("id" = String, Path, description = "The product id (UUID)", format = Uuid),
+        ("If-Match" = Option<String>, Header, description = "The product's `ETag` as read (`\"17\"`) or `*`; required when the body has `stock`"),
+    ),
     responses(
-        (status = 200, description = "The product", body = Product),
+        (status = 200, description = "The product", body = Product, headers(("ETag" = String, description = "The product's new revision"))),
         (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Conflict with the current state", body = Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names a revision the product no longer has (orders change it); the answer's `ETag` is the current one", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (listed in `errors`), or unknown fields", body = Problem, content_type = "application/problem+json"),
+        (status = 428, description = "The body sets `stock` without `If-Match`", body = Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = [])),
 )]
 pub fn update_product() {}
+
+#[utoipa::path(
+    post,
+    path = "/products/{id}/stock-adjustments",
+    tag = "catalog",
+    operation_id = "adjust_stock",
+    summary = "Add or remove units relative to the current stock (admin)",
+    request_body(content = StockAdjustment, content_type = "application/json"),
+    params(("id" = String, Path, description = "The product id (UUID)", format = Uuid)),
+    responses(
+        (status = 200, description = "The product", body = Product, headers(("ETag" = String, description = "The product's new revision"))),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such resource (or not yours)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The stock would go below zero", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`delta` is 0, out of range, or the body has unknown fields", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub fn adjust_stock() {}
 
 #[utoipa::path(
     delete,

@@ -319,7 +319,7 @@ pub struct Product {
     pub updated_at: String,
 }
 
-/// The body of `POST /products` and `PUT /products/{id}` (which replaces every writable field).
+/// The body of `POST /products`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProductBody {
@@ -342,6 +342,44 @@ pub struct ProductBody {
     /// Default `true`.
     #[serde(default)]
     pub active: bool,
+}
+
+/// The body of `PUT /products/{id}`: every writable field, the stock only when given. Orders change the
+/// stock meanwhile, so a body with `stock` needs `If-Match` with the product's current `ETag` (428 without,
+/// 412 when stale); without `stock` the units are left as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProductReplacement {
+    /// 1–64 of `A-Z 0-9 . _ -`, starting with a letter or digit (surrounding white space trimmed); stored
+    /// upper case; unique (409).
+    pub sku: String,
+    /// 1–200 characters after trimming, no control characters.
+    pub name: String,
+    /// At most 5000 characters, no control characters but tabs and line breaks (default empty).
+    #[serde(default)]
+    pub description: String,
+    /// An existing category (422 otherwise).
+    #[schema(format = Uuid)]
+    pub category_id: Option<String>,
+    /// Unit price.
+    pub price: Money,
+    /// 0 … 2147483647; needs `If-Match`.
+    #[schema(minimum = 0, maximum = 2147483647)]
+    #[serde(default)]
+    pub stock: Option<i32>,
+    /// Default `true`.
+    #[serde(default)]
+    pub active: bool,
+}
+
+/// The body of `POST /products/{id}/stock-adjustments`.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustment {
+    /// Units to add (negative: to remove) relative to the current stock; not 0. The stock may not go below 0
+    /// (409).
+    #[schema(minimum = -1000000, maximum = 1000000)]
+    pub delta: i64,
 }
 
 /// A page of products.
