@@ -15,7 +15,8 @@ refused:
 - a category without a `slug` derives one from its name's ASCII letters and digits, so needs some;
 - an `Idempotency-Key` reused with other lines is a 422, so each positive order gets a key of its own;
 - `PUT /products/{id}` with `stock` needs `If-Match` with the product's current `ETag` (428/412 otherwise),
-  which the hook reads as the admin; for a product that does not exist it drops `stock` (a 404 either way);
+  and any `If-Match` it sends must be current: the hook reads it as the admin and sets it; for a product that
+  does not exist it drops `stock` and `If-Match` (a 404 either way);
 - a stock adjustment's `delta` is not 0.
 
 One more adjustment keeps the run meaningful rather than the data valid: requests (positive or negative) to
@@ -169,12 +170,15 @@ def before_call(context, case, kwargs):
     elif operation in ("POST /products", "PUT /products/{id}"):
         if body.get("category_id") is not None:
             body["category_id"] = _random.choice(known["categories"]) if known["categories"] else None
-        if operation.startswith("PUT") and "stock" in body:
+        headers = dict(case.headers or {})
+        if operation.startswith("PUT") and ("stock" in body or "If-Match" in headers):
             etag = _etag(str(case.path_parameters.get("id", ""))) if isinstance(case.path_parameters, dict) else None
             if etag is None:
-                body.pop("stock")
+                body.pop("stock", None)
+                headers.pop("If-Match", None)
             else:
-                case.headers = dict(case.headers or {}, **{"If-Match": etag})
+                headers["If-Match"] = etag
+            case.headers = headers
     elif operation == "POST /products/{id}/stock-adjustments" and body.get("delta") == 0:
         body["delta"] = 1
     elif operation in ("POST /categories", "PUT /categories/{id}"):

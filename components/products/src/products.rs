@@ -179,18 +179,21 @@ pub async fn update(service: &Service, request: &Request, id: &str) -> Result<Re
     }
 }
 
-/// `If-Match`: `Some(revision)` for one strong ETag of ours, `None` for `*` (any current representation).
-/// Anything else matches no representation of ours: 412.
+/// `If-Match`: `Some(revision)` for one strong ETag of ours (`"17"`), `None` for `*` (any current
+/// representation). Anything else is not an ETag this API issues: 400, so a client learns its header is
+/// malformed rather than that the product changed.
 fn parse_if_match(value: &http::HeaderValue) -> Result<Option<i64>, Error> {
-    let text = value.to_str().map_err(|_| Error::PreconditionFailed(String::new()))?.trim();
+    let malformed = || Error::from(kit::Problem::bad_request("If-Match must be * or one ETag of this API (\"<n>\")"));
+    let text = value.to_str().map_err(|_| malformed())?.trim();
     if text == "*" {
         return Ok(None);
     }
     text.strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
+        .filter(|digits| !digits.is_empty() && digits.bytes().all(|byte| byte.is_ascii_digit()))
         .and_then(|revision| revision.parse::<i64>().ok())
         .map(Some)
-        .ok_or_else(|| Error::PreconditionFailed(String::new()))
+        .ok_or_else(malformed)
 }
 
 /// The body of `POST /products/{id}/stock-adjustments`.
@@ -260,12 +263,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn if_match_takes_our_strong_etags_and_star_only() {
+    fn if_match_takes_our_strong_etags_and_star_and_refuses_anything_else_as_malformed() {
         let header = |text: &'static str| http::HeaderValue::from_static(text);
         assert_eq!(parse_if_match(&header("\"42\"")).unwrap(), Some(42));
         assert_eq!(parse_if_match(&header(" * ")).unwrap(), None);
-        for stale in ["W/\"42\"", "42", "\"x\"", "\"1\", \"2\""] {
-            assert!(matches!(parse_if_match(&header(stale)), Err(Error::PreconditionFailed(_))), "{stale}");
+        for malformed in ["W/\"42\"", "42", "\"x\"", "\"1\", \"2\"", "", "\"-1\"", "\"+1\""] {
+            assert!(matches!(parse_if_match(&header(malformed)), Err(Error::Problem(_))), "{malformed}");
         }
     }
 

@@ -278,6 +278,7 @@ pub fn constraints(document: &mut OpenApi) {
         ("get", "/orders", "cursor", vec![pattern(TEXT)]),
         ("get", "/orders", "status", vec![one_of(&["pending", "confirmed", "cancelled"])]),
         ("post", "/orders", "Idempotency-Key", vec![pattern(IDEMPOTENCY_KEY)]),
+        ("put", "/products/{id}", "If-Match", vec![pattern(r#"^(\*|"[0-9]+")$"#)]),
         ("get", "/analytics/top-products", "currency", vec![pattern(CURRENCY_LETTERS)]),
         ("get", "/analytics/sales", "currency", vec![pattern(CURRENCY_LETTERS)]),
     ];

@@ -336,7 +336,7 @@ pub fn get_product() {}
     request_body(content = ProductReplacement, content_type = "application/json"),
     params(
         ("id" = String, Path, description = "The product id (UUID)", format = Uuid),
-        ("If-Match" = Option<String>, Header, description = "The product's `ETag` as read (`\"17\"`) or `*`; required when the body has `stock`"),
+        ("If-Match" = Option<String>, Header, description = "The product's `ETag` as read (`\"17\"`) or `*`; required when the body has `stock`; anything else is a 400"),
     ),
     responses(
         (status = 200, description = "The product", body = Product, headers(("ETag" = String, description = "The product's new revision"))),
