@@ -19,8 +19,9 @@ refused:
   does not exist it drops `stock` and `If-Match` (a 404 either way);
 - a stock adjustment's `delta` is not 0.
 
-One more adjustment keeps the run meaningful rather than the data valid: requests (positive or negative) to
-`/users/{id}` never target the fuzzing admin itself, which a deleted, deactivated or demoted admin would turn
+Two more adjustments keep the run meaningful rather than the data valid: `PUT`/`DELETE` of the products and
+categories the hooks use never reach them (a system shared with others, as on Spin, keeps them too), and
+requests (positive or negative) to `/users/{id}` never target the fuzzing admin itself (by its id in any spelling, or as `me`), which a deleted, deactivated or demoted admin would turn
 every later admin request into a 403/404.
 
 The catalog is read once from the system under test (PYCOMMERCE_FUZZ_BASE_URL), through its public API.
@@ -129,11 +130,39 @@ def _report_range(query, sales):
             query["from"] = (end - span).isoformat()
 
 
+def _same_uuid(value, wanted):
+    """Whether path id `value` may name `wanted`: its UUID in any spelling the API accepts (hyphenated or not,
+    braces, `urn:uuid:`, any case), as the Rust `uuid` crate parses them, or `me` (every `/users/{id}` route
+    takes it for the caller, the fuzzing admin; elsewhere it is a 404 either way)."""
+    if str(value) == "me":
+        return True
+    try:
+        return uuid.UUID(str(value).strip()) == uuid.UUID(wanted)
+    except (ValueError, TypeError):
+        return False
+
+
 @schemathesis.hook
 def before_call(context, case, kwargs):
     if case.operation.path.startswith("/users/{id}") and isinstance(case.path_parameters, dict):
         admin = catalog()["admin"]
-        if admin is not None and str(case.path_parameters.get("id", "")).strip().lower() == admin:
+        if admin is not None and _same_uuid(case.path_parameters.get("id", ""), admin):
+            case.path_parameters["id"] = str(uuid.uuid4())
+    # The coverage phase also sends methods the document does not list for a path, expecting 405; but
+    # `/users/me` is also `/users/{id}` with the caller's id, so a DELETE or PUT there would remove or change
+    # the fuzzing admin. Those go as PATCH, which no route has (405 all the same).
+    if case.operation.path == "/users/me" and case.method.upper() in ("PUT", "DELETE", "POST"):
+        case.method = "PATCH"
+    # The products and categories the hooks put into generated orders and products stay as they were read:
+    # writes and deletes aimed at them go to an id nobody has (404) instead.
+    if (
+        case.method.upper() in ("PUT", "DELETE")
+        and case.operation.path in ("/products/{id}", "/categories/{id}")
+        and isinstance(case.path_parameters, dict)
+    ):
+        known = catalog()
+        kept = known["products"] if case.operation.path.startswith("/products") else known["categories"]
+        if any(_same_uuid(case.path_parameters.get("id", ""), kept_id) for kept_id in kept):
             case.path_parameters["id"] = str(uuid.uuid4())
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive:

@@ -3,8 +3,9 @@
 //! Placing an order, in this order: validate the body; count the placement against the user's rate limit;
 //! answer a repeated Idempotency-Key from its first order; claim the units against the user's per-product cap
 //! ([`crate::limits`]); in one bridge call, check that the user is active and reserve the stock (the bridge
-//! returns each line's name and price — the only prices used; the reservation is *held* until the write); write order, items, outbox event and key and commit the reservation in one
-//! statement; release the held reservation if that write fails (if even that fails, the bridge's sweeper
+//! returns each line's name and price — the only prices used; the reservation is *held* until the write);
+//! write order, items, outbox event and key and commit the reservation in one statement; release the held
+//! reservation if that write fails (if even that fails, the bridge's sweeper
 //! releases it when the hold expires). The relay learns of the event from the outbox's NOTIFY trigger, so
 //! placing an order needs no bridge call after the reservation. A customer sees and cancels only their own
 //! orders (others are 404); an admin sees all.
@@ -77,10 +78,16 @@ async fn reserve_and_write(
 
     let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
     match written {
-        Ok(store::Inserted::Written | store::Inserted::AlreadyWritten) => {}
-        Ok(store::Inserted::ReservationLost) => {
-            // A concurrent request with the same key may have committed it a moment before this one looked.
-            if store::find(db, order_id).await?.is_none() {
+        Ok(store::Inserted::Written) => {}
+        Ok(outcome @ (store::Inserted::AlreadyWritten | store::Inserted::ReservationLost)) => {
+            // A concurrent request with the same key wrote this order first (perhaps a moment before this one
+            // looked): answer as a replay would, which also refuses another body under the same key.
+            if let Some(key) = &key {
+                if let Some(order) = replay(db, user_id, key, &hash).await? {
+                    return Ok(created(&order));
+                }
+            }
+            if outcome == store::Inserted::ReservationLost && store::find(db, order_id).await?.is_none() {
                 tracing::warn!(%order_id, "stock reservation expired before the order was written");
                 return Err(Error::ReservationLost);
             }
