@@ -20,7 +20,7 @@ use products::store::Store;
 use reservations::Line;
 use tonic::{Request, Response, Status};
 
-use crate::db::uuid_arg;
+use crate::db::{unavailable, uuid_arg};
 use crate::users::Users;
 
 /// The catalog service.
@@ -127,12 +127,6 @@ impl Catalog {
         }
         Ok(ReleaseStockResponse { released })
     }
-}
-
-/// A database failure as the client sees it: UNAVAILABLE (the cause is logged, not sent).
-pub(crate) fn unavailable(error: &dyn std::fmt::Display) -> BridgeError {
-    tracing::error!(%error, "database call failed");
-    BridgeError::Unavailable("the database is unavailable".to_owned())
 }
 
 #[tonic::async_trait]

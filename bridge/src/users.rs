@@ -7,8 +7,7 @@ use bridge_proto::BridgeError;
 use kit::db::Db;
 use tonic::{Request, Response, Status};
 
-use crate::catalog::unavailable;
-use crate::db::uuid_arg;
+use crate::db::{unavailable, uuid_arg};
 
 /// The users service.
 #[derive(Clone)]

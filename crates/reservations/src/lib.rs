@@ -252,17 +252,6 @@ pub fn release_on_cancel_ctes() -> String {
     )
 }
 
-/// The state of the reservation of `order_id`, if there is one (`held`, `committed` or `released`).
-pub async fn state(db: &Db, order_id: Uuid) -> Result<Option<String>, DbError> {
-    #[derive(Deserialize)]
-    struct Row {
-        state: String,
-    }
-    let row: Option<Row> =
-        db.query_opt("SELECT state FROM catalog.stock_reservations WHERE order_id = $1", &[order_id.into()]).await?;
-    Ok(row.map(|row| row.state))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
