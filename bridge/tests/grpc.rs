@@ -68,6 +68,29 @@ async fn products_and_stock_are_looked_up_with_proper_status_codes() {
 }
 
 #[tokio::test]
+async fn only_a_reservation_that_sells_out_or_restocks_a_product_moves_the_catalog_version() {
+    let db = TestDb::new().await;
+    let running = start(&db.url).await;
+    let bridge = client(&running);
+    let mugs = db.product(5).await;
+    let version = db.catalog_version().await;
+
+    let order = uuid::Uuid::new_v4().to_string();
+    bridge.reserve_stock(&order, None, &[line(&mugs, 2)]).await.unwrap();
+    assert_eq!(db.catalog_version().await, version, "5 -> 3 keeps every cached listing");
+    assert!(bridge.release_stock(&order).await.unwrap());
+    assert_eq!(db.catalog_version().await, version, "3 -> 5 too");
+
+    let last = uuid::Uuid::new_v4().to_string();
+    bridge.reserve_stock(&last, None, &[line(&mugs, 5)]).await.unwrap();
+    let sold_out = db.catalog_version().await;
+    assert!(sold_out > version, "5 -> 0: the product leaves `in_stock` listings");
+    assert!(bridge.release_stock(&last).await.unwrap());
+    assert!(db.catalog_version().await > sold_out, "0 -> 5: it comes back");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
     let db = TestDb::new().await;
     let running = start(&db.url).await;
@@ -85,7 +108,7 @@ async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
     assert!(reserved.newly_reserved);
     assert_eq!(reserved.lines.len(), 2);
     assert!(reserved.lines.iter().all(|l| l.unit_price_cents == 1250 && l.name == "Mug"));
-    assert!(db.catalog_version().await > version, "cached listings must see the new stock");
+    assert!(db.catalog_version().await > version, "selling the last pen changes what `in_stock` listings show");
     let repeated = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 1)]).await.unwrap();
     assert!(!repeated.newly_reserved);
     assert_eq!(repeated.lines.len(), 2);

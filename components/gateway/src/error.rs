@@ -36,6 +36,9 @@ pub enum Error {
     /// The owning component failed to answer.
     #[error(transparent)]
     Upstream(UpstreamError),
+    /// A setting the request needed is missing or invalid.
+    #[error(transparent)]
+    Misconfigured(#[from] kit::config::ConfigError),
 }
 
 impl From<Error> for Problem {
@@ -52,6 +55,10 @@ impl From<Error> for Problem {
                 Problem::unauthorized(error.to_string())
             }
             Error::CorsRefused(detail) => Problem::forbidden(detail),
+            Error::Misconfigured(error) => {
+                tracing::error!(%error, "gateway misconfigured");
+                Problem::internal()
+            }
             Error::Upstream(error) => {
                 tracing::error!(%error, "upstream call failed");
                 match error {

@@ -25,6 +25,7 @@ pub mod health;
 pub mod proxy;
 pub mod routes;
 
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http::{header, HeaderValue, Method, StatusCode};
@@ -35,7 +36,7 @@ use kit::jwt::{
     bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
     MAX_SERVICE_TOKEN_LIFETIME_SECS,
 };
-use kit::{Ctx, Problem, Request, Response, Upstream};
+use kit::{Config, Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
 use crate::cors::Cors;
@@ -46,10 +47,15 @@ use crate::routes::Access;
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The gateway.
+///
+/// Spin builds it for every request, so it reads only what every request needs; the token verifier (keys
+/// parsed from PEM) and the CORS policy are built on first use, which a `GET /health/live` or an anonymous
+/// catalog read never reaches. [`Service::check_config`] builds them eagerly (devhost at start, `/health`).
 #[derive(Debug)]
 pub struct Service {
-    verifier: Verifier,
-    cors: Cors,
+    config: Config,
+    verifier: OnceLock<Verifier>,
+    cors: OnceLock<Cors>,
     upstream: Upstream,
     max_body_bytes: usize,
     /// Reverse proxies in front of Spin that append to `X-Forwarded-For` (0: clients connect to Spin).
@@ -59,35 +65,43 @@ pub struct Service {
 }
 
 impl Service {
-    /// Builds the gateway from its variables.
+    /// Builds the gateway from its variables (the verifier and CORS policy later, when a request needs them).
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
-        let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
-        let keys = public_keys_from_config(config)?;
-        let service_keys = match config.get("service_public_keys")? {
-            Some(pems) if !pems.trim().is_empty() => {
-                PublicKey::all_from_pems(&pems).map_err(|error| invalid("service_public_keys", error.to_string()))?
-            }
-            _ => Vec::new(),
-        };
-        let verifier = Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
-            .map_err(|error| invalid("jwt_public_key", error.to_string()))?
-            .with_service_keys(&service_keys)
-            .map_err(|error| invalid("service_public_keys", error.to_string()))?
-            // A user token may live as long as auth issues them, a service token a few minutes.
-            .with_max_lifetimes(
-                config.parse_or("access_token_ttl_secs", MAX_ACCESS_TOKEN_LIFETIME_SECS)?,
-                config.parse_or("service_token_max_lifetime_secs", MAX_SERVICE_TOKEN_LIFETIME_SECS)?,
-            );
         Ok(Self {
-            verifier,
-            cors: Cors::new(config.get("cors_allowed_origins")?.as_deref().unwrap_or("")),
+            config: config.clone(),
+            verifier: OnceLock::new(),
+            cors: OnceLock::new(),
             upstream: ctx.upstream.clone(),
             max_body_bytes: config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)?,
             trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
             upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
             health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
         })
+    }
+
+    /// Builds everything [`Service::new`] leaves for later, so a bad key is an error now rather than at the
+    /// first request that needs it.
+    pub fn check_config(&self) -> Result<(), ConfigError> {
+        self.verifier()?;
+        self.cors()?;
+        Ok(())
+    }
+
+    fn verifier(&self) -> Result<&Verifier, ConfigError> {
+        if let Some(verifier) = self.verifier.get() {
+            return Ok(verifier);
+        }
+        let verifier = build_verifier(&self.config)?;
+        Ok(self.verifier.get_or_init(|| verifier))
+    }
+
+    fn cors(&self) -> Result<&Cors, ConfigError> {
+        if let Some(cors) = self.cors.get() {
+            return Ok(cors);
+        }
+        let cors = Cors::new(self.config.get("cors_allowed_origins")?.as_deref().unwrap_or(""));
+        Ok(self.cors.get_or_init(|| cors))
     }
 
     /// Handles one public request.
@@ -108,7 +122,10 @@ impl Service {
             response.headers_mut().insert(X_REQUEST_ID, value);
         }
         if let Some(origin) = &origin {
-            self.cors.decorate(origin, response.headers_mut());
+            match self.cors() {
+                Ok(cors) => cors.decorate(origin, response.headers_mut()),
+                Err(error) => tracing::error!(%error, "gateway misconfigured"),
+            }
         }
         tracing::info!(
             target: "access",
@@ -125,8 +142,10 @@ impl Service {
     }
 
     async fn dispatch(&self, request: Request, request_id: &str) -> Result<(Response, Outcome), Error> {
-        if let Some(preflight) = self.cors.preflight(&request)? {
-            return Ok((preflight, Outcome::default()));
+        if request.method() == Method::OPTIONS {
+            if let Some(preflight) = self.cors()?.preflight(&request)? {
+                return Ok((preflight, Outcome::default()));
+            }
         }
         routes::check_path(request.uri().path())?;
         self.check_body(&request)?;
@@ -137,6 +156,7 @@ impl Service {
                 return Err(Error::MethodNotAllowed(vec![Method::GET, Method::HEAD]));
             }
             let response = if path == "/health" {
+                self.check_config()?;
                 health::aggregate(&self.upstream, request_id, self.health_timeout).await
             } else {
                 kit::http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
@@ -173,7 +193,7 @@ impl Service {
             return Ok(None);
         };
         let token = value.to_str().ok().and_then(bearer_token).ok_or(Error::MalformedAuthorization)?;
-        self.verifier.verify(token).map(Some).map_err(Error::InvalidToken)
+        self.verifier()?.verify(token).map(Some).map_err(Error::InvalidToken)
     }
 
     /// 413 when the body (or its announced `Content-Length`) is over the limit, 400 for an unparsable length.
@@ -194,6 +214,28 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// The token verifier from `jwt_public_key` (and additional keys), `service_public_keys`, `jwt_issuer`,
+/// `jwt_audience` and the lifetime caps.
+fn build_verifier(config: &Config) -> Result<Verifier, ConfigError> {
+    let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
+    let keys = public_keys_from_config(config)?;
+    let service_keys = match config.get("service_public_keys")? {
+        Some(pems) if !pems.trim().is_empty() => {
+            PublicKey::all_from_pems(&pems).map_err(|error| invalid("service_public_keys", error.to_string()))?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
+        .map_err(|error| invalid("jwt_public_key", error.to_string()))?
+        .with_service_keys(&service_keys)
+        .map_err(|error| invalid("service_public_keys", error.to_string()))?
+        // A user token may live as long as auth issues them, a service token a few minutes.
+        .with_max_lifetimes(
+            config.parse_or("access_token_ttl_secs", MAX_ACCESS_TOKEN_LIFETIME_SECS)?,
+            config.parse_or("service_token_max_lifetime_secs", MAX_SERVICE_TOKEN_LIFETIME_SECS)?,
+        ))
 }
 
 /// What the access log records about the routing of a request.

@@ -1,31 +1,97 @@
-//! The read cache of the catalog in Redis.
+//! The read cache of the catalog in Redis: a hit is one Redis round trip and no Postgres query.
 //!
-//! - Keys: `<prefix>v<catalog version>:<kind>:<id or filter hash>`. Every catalog write bumps the version in
-//!   Postgres, so after a write no request can reach an older entry (they expire on their own); there are
-//!   no key scans and no deletes.
-//! - TTL: `cache_ttl_secs` when stored. Hits are counted per entry (`<key>:hits`, INCR); every
-//!   `cache_popular_threshold` hits the entry's TTL is set to `cache_popular_ttl_secs` (EXPIRE), so a popular
-//!   entry lives longer while it stays popular and never more than that cap past its last extension.
+//! - Keys: `<prefix>v<catalog version>:<kind>:<id or filter hash>`. The catalog version lives in Postgres
+//!   (moved by triggers on every change a listing shows, see `docs/catalog.md`) and is mirrored in Redis under
+//!   `<prefix>version` for at most `cache_version_lease_ms`. A lookup is one Lua script that reads the mirror
+//!   and the entry together and counts the hit; only when the mirror has lapsed does the component read the
+//!   version from Postgres (about once per lease, not once per request) and run the script again with it.
+//!   The catalog's own writes publish the new version at once, so an admin write is visible immediately;
+//!   changes made elsewhere (a reservation selling the last unit, a cancellation bringing one back) are
+//!   visible within the lease. The mirror only ever moves forward: a reader holding an older version
+//!   cannot set it back. There are no key scans and no deletes; superseded entries expire on their own.
+//! - Entries: `<ETag>\n<body>`, so a hit answers `If-None-Match` without hashing the body.
+//! - TTL: `cache_ttl_secs` when stored. Hits are counted per entry (`<key>:hits`) inside the script; every
+//!   `cache_popular_threshold` hits the entry's TTL is set to `cache_popular_ttl_secs`, so a popular entry
+//!   lives longer while it stays popular and never more than that cap past its last extension.
 //! - Observability: one log line (target `cache`) per hit and per miss with the key, and running totals in
 //!   Redis: `<prefix>stats:hits` and `<prefix>stats:misses`.
 //! - Failure: the cache is an optimisation. Any Redis error or timeout (`cache_timeout_ms`) is logged and
 //!   the request is served from Postgres; after a failure this request makes no further Redis calls, so a
 //!   slow Redis costs at most one timeout. `cache_ttl_secs = 0` turns the cache off.
+//!
+//! The script builds entry keys from the version it reads, so they are not declared in `KEYS`: this needs a
+//! single Redis (or one where all `<prefix>` keys share a slot, e.g. a prefix with a `{hash tag}`).
 
 use std::time::Duration;
 
 use bytes::Bytes;
-use kit::cache::Cache;
+use kit::cache::{Cache, Reply};
 use kit::config::{Config, ConfigError};
+
+use crate::error::Error;
+use crate::store::Store;
 
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "pc:catalog:";
 
+/// Reads the version mirror (or takes the caller's version from Postgres and publishes it, forward only),
+/// then the entry at that version, and counts the hit or miss.
+///
+/// `KEYS[1]` the mirror; `ARGV`: prefix, entry name, version from Postgres or `''`, lease (ms), popular TTL
+/// (s), popular threshold. Reply: `{0}` no version known; `{1, version}` miss; `{2, version, entry, hits,
+/// extended}` hit.
+const LOOKUP: &str = r"
+local version = ARGV[3]
+local mirrored = redis.call('GET', KEYS[1])
+if version == '' then
+  if not mirrored then return {0} end
+  version = mirrored
+elseif mirrored and tonumber(mirrored) >= tonumber(version) then
+  version = mirrored
+else
+  redis.call('SET', KEYS[1], version, 'PX', ARGV[4])
+end
+local key = ARGV[1] .. 'v' .. version .. ':' .. ARGV[2]
+local entry = redis.call('GET', key)
+if not entry then
+  redis.call('INCR', ARGV[1] .. 'stats:misses')
+  return {1, version}
+end
+local counter = key .. ':hits'
+local hits = redis.call('INCR', counter)
+if hits == 1 then redis.call('EXPIRE', counter, ARGV[5]) end
+local extended = 0
+if hits % tonumber(ARGV[6]) == 0 then
+  redis.call('EXPIRE', key, ARGV[5])
+  redis.call('EXPIRE', counter, ARGV[5])
+  extended = 1
+end
+redis.call('INCR', ARGV[1] .. 'stats:hits')
+return {2, version, entry, hits, extended}
+";
+
+/// Moves the version mirror forward to `ARGV[1]` (never back) for `ARGV[2]` ms.
+const PUBLISH: &str = r"
+local mirrored = redis.call('GET', KEYS[1])
+if mirrored and tonumber(mirrored) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return 1
+";
+
+/// A cached representation.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Its strong `ETag`, quotes included.
+    pub etag: String,
+    /// The JSON body.
+    pub body: Bytes,
+}
+
 /// The result of a lookup.
 #[derive(Debug)]
 pub enum Lookup {
-    /// The cached body.
-    Hit(Bytes),
+    /// The cached representation.
+    Hit(Entry),
     /// Not cached: fetch and [`CatalogCache::store`] it under this key.
     Miss(String),
     /// The cache is off or failed: fetch and do not store.
@@ -40,11 +106,19 @@ pub struct CatalogCache {
     ttl: Duration,
     popular_ttl: Duration,
     popular_threshold: i64,
+    version_lease: Duration,
+}
+
+/// What one run of [`LOOKUP`] found.
+enum Found {
+    NoVersion,
+    Miss { version: String },
+    Hit { version: String, entry: Vec<u8>, hits: i64, extended: bool },
 }
 
 impl CatalogCache {
-    /// Reads `redis_url`, `cache_timeout_ms`, `cache_prefix`, `cache_ttl_secs`, `cache_popular_ttl_secs` and
-    /// `cache_popular_threshold`.
+    /// Reads `redis_url`, `cache_timeout_ms`, `cache_prefix`, `cache_ttl_secs`, `cache_popular_ttl_secs`,
+    /// `cache_popular_threshold` and `cache_version_lease_ms`.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
         let ttl = config.parse_or("cache_ttl_secs", 60u64)?;
         let popular_ttl = config.parse_or("cache_popular_ttl_secs", 600u64)?.max(ttl);
@@ -55,6 +129,7 @@ impl CatalogCache {
             ttl: Duration::from_secs(ttl),
             popular_ttl: Duration::from_secs(popular_ttl),
             popular_threshold,
+            version_lease: config.millis_or("cache_version_lease_ms", Duration::from_millis(1000))?.max(MIN_LEASE),
         })
     }
 
@@ -68,74 +143,160 @@ impl CatalogCache {
         !self.ttl.is_zero()
     }
 
-    /// The key of entry `name` (e.g. `list:<hash>`) at catalog `version`.
-    pub fn key(&self, version: i64, name: &str) -> String {
-        format!("{}v{version}:{name}", self.prefix)
+    fn version_key(&self) -> String {
+        format!("{}version", self.prefix)
     }
 
-    /// Looks `key` up, logging and counting the hit or miss.
-    pub async fn lookup(&self, key: String) -> Lookup {
+    /// Looks entry `name` (e.g. `list:<hash>`) up at the current catalog version, logging and counting the
+    /// hit or miss. Reads the version from `store` only when the Redis mirror has lapsed; that read's
+    /// failure is the caller's (Postgres is down, so the fetch would fail too).
+    pub async fn lookup(&self, name: &str, store: &Store) -> Result<Lookup, Error> {
         if !self.enabled() {
-            return Lookup::Bypass;
+            return Ok(Lookup::Bypass);
         }
-        match self.cache.get(&key).await {
-            Ok(Some(body)) => {
-                let hits = self.count_hit(&key).await;
-                let total = match hits {
-                    Some(_) => self.cache.incr(&format!("{}stats:hits", self.prefix)).await.ok(),
-                    None => None,
-                };
-                tracing::info!(target: "cache", event = "hit", key = %key, hits, total_hits = total, "cache hit");
-                Lookup::Hit(Bytes::from(body))
+        let found = match self.run_lookup(name, None).await {
+            Ok(Found::NoVersion) => {
+                let version = store.version().await?;
+                self.run_lookup(name, Some(version)).await
             }
-            Ok(None) => match self.cache.incr(&format!("{}stats:misses", self.prefix)).await {
-                Ok(total) => {
-                    tracing::info!(target: "cache", event = "miss", key = %key, total_misses = total, "cache miss");
-                    Lookup::Miss(key)
+            other => other,
+        };
+        Ok(match found {
+            Ok(Found::Hit { version, entry, hits, extended }) => match split_entry(entry) {
+                Some(entry) => {
+                    let key = self.key(&version, name);
+                    if extended {
+                        tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = self.popular_ttl.as_secs(), "popular entry kept longer");
+                    }
+                    tracing::info!(target: "cache", event = "hit", key = %key, hits, "cache hit");
+                    Lookup::Hit(entry)
                 }
-                Err(error) => {
-                    tracing::info!(target: "cache", event = "miss", key = %key, %error, "cache miss; not storing, Redis failed");
+                None => {
+                    tracing::warn!(target: "cache", event = "bypass", name, "malformed cache entry; serving from Postgres");
                     Lookup::Bypass
                 }
             },
-            Err(error) => {
-                tracing::warn!(target: "cache", event = "bypass", key = %key, %error, "cache unavailable; serving from Postgres");
+            Ok(Found::Miss { version }) => {
+                let key = self.key(&version, name);
+                tracing::info!(target: "cache", event = "miss", key = %key, "cache miss");
+                Lookup::Miss(key)
+            }
+            Ok(Found::NoVersion) => {
+                tracing::warn!(target: "cache", event = "bypass", name, "version mirror not set; serving from Postgres");
                 Lookup::Bypass
             }
-        }
-    }
-
-    /// Counts a hit on `key` and extends its TTL every `popular_threshold` hits; the hit count, if Redis
-    /// answered.
-    async fn count_hit(&self, key: &str) -> Option<i64> {
-        let counter = format!("{key}:hits");
-        let hits = match self.cache.incr(&counter).await {
-            Ok(hits) => hits,
             Err(error) => {
-                tracing::warn!(target: "cache", key = %key, %error, "hit counter unavailable");
-                return None;
+                tracing::warn!(target: "cache", event = "bypass", name, %error, "cache unavailable; serving from Postgres");
+                Lookup::Bypass
             }
-        };
-        if hits == 1 {
-            // The counter lives no longer than a popular entry could.
-            let _ = self.cache.expire(&counter, self.popular_ttl).await;
-        }
-        if hits % self.popular_threshold == 0 {
-            match self.cache.expire(key, self.popular_ttl).await {
-                Ok(_) => {
-                    let _ = self.cache.expire(&counter, self.popular_ttl).await;
-                    tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = self.popular_ttl.as_secs(), "popular entry kept longer");
-                }
-                Err(error) => tracing::warn!(target: "cache", key = %key, %error, "TTL extension failed"),
-            }
-        }
-        Some(hits)
+        })
     }
 
-    /// Stores a freshly read body under the key of a miss with the base TTL.
-    pub async fn store(&self, key: &str, body: &[u8]) {
-        if let Err(error) = self.cache.set_ex(key, body, self.ttl).await {
+    fn key(&self, version: &str, name: &str) -> String {
+        format!("{}v{version}:{name}", self.prefix)
+    }
+
+    async fn run_lookup(&self, name: &str, version: Option<i64>) -> Result<Found, kit::cache::CacheError> {
+        let version = version.map(|v| v.to_string()).unwrap_or_default();
+        let lease = self.version_lease.as_millis().to_string();
+        let popular_ttl = self.popular_ttl.as_secs().max(1).to_string();
+        let threshold = self.popular_threshold.to_string();
+        let key = self.version_key();
+        let args: [&[u8]; 6] = [
+            self.prefix.as_bytes(),
+            name.as_bytes(),
+            version.as_bytes(),
+            lease.as_bytes(),
+            popular_ttl.as_bytes(),
+            threshold.as_bytes(),
+        ];
+        let reply = self.cache.eval(LOOKUP, &[&key], &args).await?;
+        let unexpected = || kit::cache::CacheError::Reply(format!("lookup script: {reply:?}"));
+        match reply.as_slice() {
+            [Reply::Int(0)] => Ok(Found::NoVersion),
+            [Reply::Int(1), Reply::Bytes(version)] => {
+                Ok(Found::Miss { version: version_text(version).ok_or_else(unexpected)? })
+            }
+            [Reply::Int(2), Reply::Bytes(version), Reply::Bytes(entry), Reply::Int(hits), Reply::Int(extended)] => {
+                Ok(Found::Hit {
+                    version: version_text(version).ok_or_else(unexpected)?,
+                    entry: entry.clone(),
+                    hits: *hits,
+                    extended: *extended == 1,
+                })
+            }
+            _ => Err(unexpected()),
+        }
+    }
+
+    /// Stores a freshly read representation under the key of a miss with the base TTL.
+    pub async fn store(&self, key: &str, entry: &Entry) {
+        let mut value = Vec::with_capacity(entry.etag.len() + 1 + entry.body.len());
+        value.extend_from_slice(entry.etag.as_bytes());
+        value.push(b'\n');
+        value.extend_from_slice(&entry.body);
+        if let Err(error) = self.cache.set_ex(key, &value, self.ttl).await {
             tracing::warn!(target: "cache", key = %key, %error, "cache write failed");
         }
+    }
+
+    /// After a catalog write: publishes the catalog's new version to the mirror, so the next read uses it.
+    /// If Redis fails here, readers pick the version up when the mirror's lease ends.
+    pub async fn publish_version(&self, store: &Store) {
+        if !self.enabled() {
+            return;
+        }
+        let version = match store.version().await {
+            Ok(version) => version.to_string(),
+            Err(error) => {
+                tracing::warn!(target: "cache", %error, "catalog version unreadable after a write; readers see it within the lease");
+                return;
+            }
+        };
+        let lease = self.version_lease.as_millis().to_string();
+        if let Err(error) =
+            self.cache.eval(PUBLISH, &[&self.version_key()], &[version.as_bytes(), lease.as_bytes()]).await
+        {
+            tracing::warn!(target: "cache", %error, "catalog version not published; readers see it within the lease");
+        }
+    }
+}
+
+/// The shortest version lease: below it nearly every read would go to Postgres.
+const MIN_LEASE: Duration = Duration::from_millis(10);
+
+/// A version as the script returns it (decimal digits).
+fn version_text(bytes: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    (!text.is_empty() && text.bytes().all(|b| b.is_ascii_digit())).then(|| text.to_owned())
+}
+
+/// Splits a stored `<ETag>\n<body>`.
+fn split_entry(mut value: Vec<u8>) -> Option<Entry> {
+    let newline = value.iter().position(|byte| *byte == b'\n')?;
+    let body = value.split_off(newline + 1);
+    value.truncate(newline);
+    let etag = String::from_utf8(value).ok().filter(|etag| etag.starts_with('"') && etag.ends_with('"'))?;
+    Some(Entry { etag, body: Bytes::from(body) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_split_into_their_etag_and_body() {
+        let entry = split_entry(b"\"abc\"\n{\"items\":[]}\n".to_vec()).unwrap();
+        assert_eq!(entry.etag, "\"abc\"");
+        assert_eq!(&entry.body[..], b"{\"items\":[]}\n");
+        assert!(split_entry(b"no newline".to_vec()).is_none());
+        assert!(split_entry(b"unquoted\n{}".to_vec()).is_none());
+    }
+
+    #[test]
+    fn versions_are_digits() {
+        assert_eq!(version_text(b"42").as_deref(), Some("42"));
+        assert_eq!(version_text(b""), None);
+        assert_eq!(version_text(b"4x"), None);
     }
 }

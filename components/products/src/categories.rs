@@ -81,7 +81,7 @@ pub async fn list(service: &Service, request: &Request) -> Result<Response, Erro
         };
     let (items, more) = service.store.categories(after.as_ref().map(Slug::as_str), limit).await?;
     let next_cursor = if more { items.last().map(|last| URL_SAFE_NO_PAD.encode(&last.slug)) } else { None };
-    Ok(kit::http::json(StatusCode::OK, &Page { items, next_cursor }))
+    Ok(service.public_read(request, kit::http::json(StatusCode::OK, &Page { items, next_cursor })))
 }
 
 /// A cursor is the last slug of the previous page, base64url-encoded.
@@ -91,10 +91,10 @@ fn decode_cursor(cursor: &str) -> Option<Slug> {
 }
 
 /// `GET /categories/{id}`.
-pub async fn get(service: &Service, id: &str) -> Result<Response, Error> {
+pub async fn get(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
     let id = parse_id(id).ok_or(Error::NotFound)?;
     let category = service.store.category(id).await?.ok_or(Error::NotFound)?;
-    Ok(kit::http::json(StatusCode::OK, &category))
+    Ok(service.public_read(request, kit::http::json(StatusCode::OK, &category)))
 }
 
 /// `POST /categories` (admin).

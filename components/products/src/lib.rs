@@ -33,7 +33,7 @@ use kit::router::Router;
 use kit::{Ctx, Problem, Request, Response};
 use serde::Serialize;
 
-use crate::cache::CatalogCache;
+use crate::cache::{CatalogCache, Entry};
 use crate::error::Error;
 use crate::store::Store;
 
@@ -81,7 +81,16 @@ pub struct Service {
     store: Store,
     cache: CatalogCache,
     routes: Router<Route>,
+    /// `Cache-Control` of public reads: how long a shared cache may keep them.
+    public_cache_control: String,
 }
+
+/// Default `http_max_age_secs`: a shared cache may keep a public read this long. Short, because an admin
+/// write is visible in this API at once but not in a cache that already holds the older representation.
+const DEFAULT_HTTP_MAX_AGE_SECS: u64 = 5;
+
+/// `Cache-Control` of reads that depend on who asks (admins').
+const PRIVATE_CACHE_CONTROL: &str = "private, no-cache";
 
 impl Service {
     /// Builds the service from its variables.
@@ -90,6 +99,10 @@ impl Service {
             store: Store::new(Db::from_config(&ctx.config)?),
             cache: CatalogCache::from_config(&ctx.config)?,
             routes: routes(),
+            public_cache_control: format!(
+                "public, max-age={}",
+                ctx.config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?
+            ),
         })
     }
 
@@ -101,7 +114,13 @@ impl Service {
             Ok((route, params)) => {
                 let id = params.get("id").unwrap_or_default();
                 match self.dispatch(route, &request, id).await {
-                    Ok(response) => response,
+                    Ok(response) => {
+                        // Publish the catalog version a successful write moved, so the next read sees it.
+                        if method != Method::GET && response.status().is_success() {
+                            self.cache.publish_version(&self.store).await;
+                        }
+                        response
+                    }
                     Err(error) => Problem::from(error).into_response(),
                 }
             }
@@ -131,7 +150,7 @@ impl Service {
             Route::AdjustStock => products::adjust_stock(self, request, id).await,
             Route::ListCategories => categories::list(self, request).await,
             Route::CreateCategory => categories::create(self, request).await,
-            Route::GetCategory => categories::get(self, id).await,
+            Route::GetCategory => categories::get(self, request, id).await,
             Route::UpdateCategory => categories::update(self, request, id).await,
             Route::DeleteCategory => categories::delete(self, request, id).await,
         }
@@ -146,18 +165,43 @@ enum CacheStatus {
     Bypass,
 }
 
-/// A 200 JSON response from an already serialised body, with its [`X_CACHE`] status.
-fn cached_json(body: Vec<u8>, status: CacheStatus) -> Response {
-    let mut response = http::Response::new(Bytes::from(body));
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    let status = match status {
-        CacheStatus::Hit => "hit",
-        CacheStatus::Miss => "miss",
-        CacheStatus::Bypass => "bypass",
-    };
-    headers.insert(X_CACHE, HeaderValue::from_static(status));
-    response
+/// Who a read's representation is for, and so who may cache it.
+#[derive(Debug, Clone, Copy)]
+enum Audience {
+    /// The same for every caller: a shared cache may keep it for `http_max_age_secs`.
+    Public,
+    /// Depends on the caller (an admin's view): revalidate every time.
+    Private,
+}
+
+impl Service {
+    /// The answer to a read of `entry`: 200 with the JSON body, or 304 when `If-None-Match` matches its
+    /// `ETag`; both with `ETag`, `Cache-Control`, `Vary: Authorization` and the [`X_CACHE`] status.
+    fn read_response(&self, request: &Request, entry: Entry, status: CacheStatus, audience: Audience) -> Response {
+        let mut response = http::Response::new(entry.body);
+        let headers = response.headers_mut();
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(header::VARY, HeaderValue::from_static("authorization"));
+        let status = match status {
+            CacheStatus::Hit => "hit",
+            CacheStatus::Miss => "miss",
+            CacheStatus::Bypass => "bypass",
+        };
+        headers.insert(X_CACHE, HeaderValue::from_static(status));
+        let cache_control = match audience {
+            Audience::Public => self.public_cache_control.as_str(),
+            Audience::Private => PRIVATE_CACHE_CONTROL,
+        };
+        kit::http::conditional(request.headers(), &entry.etag, cache_control, response)
+    }
+
+    /// A public read not held in the catalog cache (categories): its `ETag` from its bytes, `Cache-Control`
+    /// and 304 as in [`Service::read_response`].
+    fn public_read(&self, request: &Request, mut response: Response) -> Response {
+        let etag = kit::http::content_etag(response.body());
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("authorization"));
+        kit::http::conditional(request.headers(), &etag, &self.public_cache_control, response)
+    }
 }
 
 /// 201 with `Location`.

@@ -6,12 +6,12 @@ use kit::identity::Identity;
 use kit::{Request, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::Lookup;
+use crate::cache::{Entry, Lookup};
 use crate::domain::{parse_id, Currency, Description, Fields, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
 use crate::error::Error;
 use crate::listing::{Filter, RawListQuery};
 use crate::store::{Product, ProductChange, ProductDeletion, ProductWrite};
-use crate::{cached_json, created, CacheStatus, Service};
+use crate::{created, Audience, CacheStatus, Service};
 
 /// The body of `POST /products` and `PUT /products/{id}` (a replacement of every field but, when it is left
 /// out, the stock). Only these fields are accepted: anything else is a 422.
@@ -95,57 +95,53 @@ struct Page<'a> {
 /// `GET /products`: the filtered, sorted, paged listing (cached unless inactive products are included).
 pub async fn list(service: &Service, request: &Request) -> Result<Response, Error> {
     let filter = Filter::parse(parse_query::<RawListQuery>(request)?)?;
+    let fetch = || async { listing_entry(service, &filter).await };
     if filter.include_inactive {
         Identity::require_admin(request.headers())?;
-        let body = page_body(service, &filter).await?;
-        return Ok(cached_json(body, CacheStatus::Bypass));
+        return Ok(service.read_response(request, fetch().await?, CacheStatus::Bypass, Audience::Private));
     }
-    let lookup = if service.cache.enabled() {
-        let version = service.store.version().await?;
-        service.cache.lookup(service.cache.key(version, &format!("list:{}", filter.cache_hash()))).await
-    } else {
-        Lookup::Bypass
-    };
-    serve(service, lookup, || page_body(service, &filter)).await
+    serve(service, request, &format!("list:{}", filter.cache_hash()), fetch).await
 }
 
-/// `GET /products/{id}`: one product; inactive ones only for admins (who always read Postgres).
+/// `GET /products/{id}`: one product; inactive ones only for admins (who always read Postgres). Its `ETag`
+/// is the product's revision, the one `If-Match` takes.
 pub async fn get(service: &Service, request: &Request, id: &str) -> Result<Response, Error> {
     let id = parse_id(id).ok_or(Error::NotFound)?;
     let admin = Identity::from_headers(request.headers()).is_some_and(|identity| identity.is_admin());
-    if admin || !service.cache.enabled() {
-        let product = service.store.product(id, admin).await?.ok_or(Error::NotFound)?;
-        return with_etag(cached_json(to_json(&product)?, CacheStatus::Bypass), &product);
-    }
     let fetch = || async move {
-        let product = service.store.product(id, false).await?.ok_or(Error::NotFound)?;
-        to_json(&product)
+        let product = service.store.product(id, admin).await?.ok_or(Error::NotFound)?;
+        Ok(Entry { etag: etag(product.revision), body: to_json(&product)?.into() })
     };
-    let version = service.store.version().await?;
-    let lookup = service.cache.lookup(service.cache.key(version, &format!("product:{id}"))).await;
-    serve(service, lookup, fetch).await
+    if admin {
+        return Ok(service.read_response(request, fetch().await?, CacheStatus::Bypass, Audience::Private));
+    }
+    serve(service, request, &format!("product:{id}"), fetch).await
 }
 
-/// Answers from the cache on a hit; otherwise fetches, and stores the body after a miss.
-async fn serve<F, Fut>(service: &Service, lookup: Lookup, fetch: F) -> Result<Response, Error>
+/// Answers a public read from the cache on a hit; otherwise fetches, and stores the representation after a
+/// miss.
+async fn serve<F, Fut>(service: &Service, request: &Request, name: &str, fetch: F) -> Result<Response, Error>
 where
     F: FnOnce() -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<u8>, Error>>,
+    Fut: std::future::Future<Output = Result<Entry, Error>>,
 {
-    match lookup {
-        Lookup::Hit(body) => Ok(cached_json(body.to_vec(), CacheStatus::Hit)),
+    let (entry, status) = match service.cache.lookup(name, &service.store).await? {
+        Lookup::Hit(entry) => (entry, CacheStatus::Hit),
         Lookup::Miss(key) => {
-            let body = fetch().await?;
-            service.cache.store(&key, &body).await;
-            Ok(cached_json(body, CacheStatus::Miss))
+            let entry = fetch().await?;
+            service.cache.store(&key, &entry).await;
+            (entry, CacheStatus::Miss)
         }
-        Lookup::Bypass => Ok(cached_json(fetch().await?, CacheStatus::Bypass)),
-    }
+        Lookup::Bypass => (fetch().await?, CacheStatus::Bypass),
+    };
+    Ok(service.read_response(request, entry, status, Audience::Public))
 }
 
-async fn page_body(service: &Service, filter: &Filter) -> Result<Vec<u8>, Error> {
+/// A page of the listing, its `ETag` derived from its bytes.
+async fn listing_entry(service: &Service, filter: &Filter) -> Result<Entry, Error> {
     let (items, next) = service.store.products(filter).await?;
-    to_json(&Page { items: &items, next_cursor: next.map(|cursor| cursor.encode()) })
+    let body = to_json(&Page { items: &items, next_cursor: next.map(|cursor| cursor.encode()) })?;
+    Ok(Entry { etag: kit::http::content_etag(&body), body: body.into() })
 }
 
 fn to_json<T: Serialize>(value: &T) -> Result<Vec<u8>, Error> {

@@ -29,11 +29,17 @@ pub enum BuildError {
 
 /// Builds the handler of component `id`. A panic inside a handler becomes a 500, as a trap does on Spin.
 pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
+    let config_error = |source| BuildError::Config { component: id.to_owned(), source };
     macro_rules! service {
-        ($krate:ident) => {{
-            let service = Arc::new(
-                $krate::Service::new(ctx).map_err(|source| BuildError::Config { component: id.to_owned(), source })?,
-            );
+        ($krate:ident) => {
+            service!($krate, |_| Ok(()))
+        };
+        // `$check` validates what the service builds on first use, so devhost refuses a bad setting at start.
+        ($krate:ident, $check:expr) => {{
+            let service = $krate::Service::new(ctx).map_err(config_error)?;
+            let check: fn(&$krate::Service) -> Result<(), ConfigError> = $check;
+            check(&service).map_err(config_error)?;
+            let service = Arc::new(service);
             let component = id.to_owned();
             let handler: Handler = Arc::new(move |request| {
                 let service = Arc::clone(&service);
@@ -55,7 +61,7 @@ pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
         }};
     }
     Ok(match id {
-        "gateway" => service!(gateway),
+        "gateway" => service!(gateway, gateway::Service::check_config),
         "auth" => service!(auth),
         "users" => service!(users),
         "products" => service!(products),

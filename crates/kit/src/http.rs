@@ -60,6 +60,53 @@ pub fn empty(status: StatusCode) -> Response {
     response
 }
 
+/// A strong `ETag` derived from a representation's bytes (64 bits of its SHA-256, quoted).
+pub fn content_etag(body: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(body);
+    let mut etag = String::with_capacity(18);
+    etag.push('"');
+    for byte in &digest[..8] {
+        etag.push_str(&format!("{byte:02x}"));
+    }
+    etag.push('"');
+    etag
+}
+
+/// Whether the request's `If-None-Match` matches `etag` (RFC 9110 §13.1.2: `*`, or any listed tag by weak
+/// comparison), so a `GET` may answer 304.
+pub fn if_none_match(headers: &HeaderMap, etag: &str) -> bool {
+    let opaque = |tag: &str| tag.trim().strip_prefix("W/").unwrap_or(tag.trim()).to_owned();
+    let ours = opaque(etag);
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|tag| tag.trim() == "*" || opaque(tag) == ours)
+}
+
+/// A conditional read's answer: 304 with the validator headers when `If-None-Match` matches `etag`, else
+/// `response` (whose status and body stay) with `ETag` and `Cache-Control: <cache_control>` added.
+pub fn conditional(headers: &HeaderMap, etag: &str, cache_control: &str, response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let body = if if_none_match(headers, etag) {
+        parts.status = StatusCode::NOT_MODIFIED;
+        // A 304 carries the validators and caching headers of the 200 it stands for, not its content headers.
+        parts.headers.remove(header::CONTENT_TYPE);
+        Bytes::new()
+    } else {
+        body
+    };
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        parts.headers.insert(header::ETAG, value);
+    }
+    if let Ok(value) = HeaderValue::from_str(cache_control) {
+        parts.headers.insert(header::CACHE_CONTROL, value);
+    }
+    http::Response::from_parts(parts, body)
+}
+
 /// A header value as text, if present and visible ASCII.
 pub fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|value| value.to_str().ok())
@@ -256,6 +303,33 @@ mod tests {
     struct NewThing {
         name: String,
         quantity: u16,
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_answers_304_without_content() {
+        let etag = content_etag(b"{\"items\":[]}");
+        assert_eq!(etag.len(), 18);
+        assert_ne!(etag, content_etag(b"{}"));
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_NONE_MATCH, HeaderValue::from_str(value).unwrap());
+            headers
+        };
+        assert!(if_none_match(&with(&etag), &etag));
+        assert!(if_none_match(&with(&format!("\"other\", W/{etag}")), &etag));
+        assert!(if_none_match(&with("*"), &etag));
+        assert!(!if_none_match(&with("\"other\""), &etag));
+        assert!(!if_none_match(&HeaderMap::new(), &etag));
+
+        let fresh = conditional(&with(&etag), &etag, "public, max-age=5", json(StatusCode::OK, &"x"));
+        assert_eq!(fresh.status(), StatusCode::NOT_MODIFIED);
+        assert!(fresh.body().is_empty());
+        assert_eq!(fresh.headers()[header::ETAG], etag.as_str());
+        assert_eq!(fresh.headers()[header::CACHE_CONTROL], "public, max-age=5");
+        assert!(fresh.headers().get(header::CONTENT_TYPE).is_none());
+        let stale = conditional(&with("\"other\""), &etag, "no-cache", json(StatusCode::OK, &"x"));
+        assert_eq!(stale.status(), StatusCode::OK);
+        assert_eq!(&stale.body()[..], b"\"x\"");
     }
 
     fn json_request(body: &str) -> Request {

@@ -33,6 +33,18 @@ pub enum CacheError {
     Reply(String),
 }
 
+/// One value of a script's reply. An array reply arrives flattened, in order, on both backends (Spin's host
+/// flattens it), so scripts return flat tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// `nil` (a Lua `false`).
+    Nil,
+    /// An integer.
+    Int(i64),
+    /// A string (bulk or status).
+    Bytes(Vec<u8>),
+}
+
 /// A fixed-window counter just after a hit: the count in the current window (this hit included) and the
 /// time left until the window ends and the count starts again from zero.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,6 +148,12 @@ impl Cache {
     /// after the last change.
     pub async fn add_sliding(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64, CacheError> {
         single(self.inner.eval_ints(ADD_SLIDING, key, &[delta, millis(ttl)]).await?)
+    }
+
+    /// `EVAL script keys args`: runs a Lua script atomically, in one round trip. The reply is flattened
+    /// (see [`Reply`]).
+    pub async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+        self.inner.eval(script, keys, args).await
     }
 
     /// `PING`.

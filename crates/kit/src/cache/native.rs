@@ -8,7 +8,7 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::AsyncCommands;
 use tokio::sync::OnceCell;
 
-use super::CacheError;
+use super::{CacheError, Reply};
 
 #[derive(Clone)]
 pub(super) struct Cache {
@@ -99,6 +99,18 @@ impl Cache {
             .collect()
     }
 
+    /// `EVAL script n keys... args...`, the reply flattened as Spin's host does.
+    pub(super) async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+        let reply: redis::Value = self
+            .run(|mut c| async move {
+                redis::cmd("EVAL").arg(script).arg(keys.len()).arg(keys).arg(args).query_async(&mut c).await
+            })
+            .await?;
+        let mut values = Vec::new();
+        flatten(reply, &mut values)?;
+        Ok(values)
+    }
+
     pub(super) async fn ping(&self) -> Result<(), CacheError> {
         let reply: String = self.run(|mut c| async move { redis::cmd("PING").query_async(&mut c).await }).await?;
         if reply == "PONG" {
@@ -107,4 +119,21 @@ impl Cache {
             Err(CacheError::Reply(reply))
         }
     }
+}
+
+fn flatten(value: redis::Value, into: &mut Vec<Reply>) -> Result<(), CacheError> {
+    match value {
+        redis::Value::Nil => into.push(Reply::Nil),
+        redis::Value::Int(value) => into.push(Reply::Int(value)),
+        redis::Value::BulkString(bytes) => into.push(Reply::Bytes(bytes)),
+        redis::Value::SimpleString(text) => into.push(Reply::Bytes(text.into_bytes())),
+        redis::Value::Okay => into.push(Reply::Bytes(b"OK".to_vec())),
+        redis::Value::Array(values) => {
+            for value in values {
+                flatten(value, into)?;
+            }
+        }
+        other => return Err(CacheError::Reply(format!("{other:?}"))),
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use spin_sdk::redis::{Connection, Error as RedisError, RedisParameter, RedisResult};
 
-use super::CacheError;
+use super::{CacheError, Reply};
 
 #[derive(Clone)]
 pub(super) struct Cache {
@@ -82,6 +82,26 @@ impl Cache {
                 other => Err(CacheError::Reply(format!("{other:?}"))),
             })
             .collect()
+    }
+
+    /// `EVAL script n keys... args...`; the host has already flattened an array reply.
+    pub(super) async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+        let mut params = vec![
+            RedisParameter::Binary(script.as_bytes().to_vec()),
+            RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(i64::MAX)),
+        ];
+        params.extend(keys.iter().map(|key| RedisParameter::Binary(key.as_bytes().to_vec())));
+        params.extend(args.iter().map(|arg| RedisParameter::Binary(arg.to_vec())));
+        Ok(self
+            .execute("EVAL", params)?
+            .into_iter()
+            .map(|result| match result {
+                RedisResult::Nil => Reply::Nil,
+                RedisResult::Int64(value) => Reply::Int(value),
+                RedisResult::Binary(bytes) => Reply::Bytes(bytes),
+                RedisResult::Status(text) => Reply::Bytes(text.into_bytes()),
+            })
+            .collect())
     }
 
     pub(super) async fn ping(&self) -> Result<(), CacheError> {

@@ -519,6 +519,70 @@ async fn a_write_is_visible_at_once_in_cached_listings_and_products() {
     assert_problem(app.get(&path).await, 404).await;
 }
 
+#[tokio::test]
+async fn public_reads_have_a_strong_etag_and_cache_control_and_answer_304_while_unchanged() {
+    let app = spawn_app().await;
+    let admin = app.token(Role::Admin);
+    let m = marker();
+    let category = create_category(&app, &admin, &format!("Kettles {m}"), None).await;
+    let category_path = format!("/categories/{}", category["id"].as_str().unwrap());
+    let response = send(
+        &app,
+        Method::POST,
+        "/products",
+        Some(&admin),
+        Some(product(&format!("ETAG-{m}"), &format!("Kettle {m}"), 1500, 4, None)),
+    )
+    .await;
+    let written_etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let created = json_of(response, 201).await;
+    let path = format!("/products/{}", created["id"].as_str().unwrap());
+    let listing_path = format!("/products?name={m}");
+
+    let conditional = |read: String, etag: String| {
+        let app = &app;
+        async move { app.request(Method::GET, &read).header("if-none-match", etag).send().await.unwrap() }
+    };
+    for read in [listing_path.clone(), path.clone(), "/categories?limit=100".to_owned(), category_path.clone()] {
+        for _ in 0..2 {
+            // A miss and then (for the catalog cache) a hit carry the same validators.
+            let first = app.get(&read).await;
+            assert_eq!(first.status(), 200, "{read}");
+            let headers = first.headers().clone();
+            let etag = headers["etag"].to_str().unwrap().to_owned();
+            assert!(etag.starts_with('"') && etag.ends_with('"') && etag.len() > 2, "{read}: strong ETag {etag}");
+            let cache_control = headers["cache-control"].to_str().unwrap();
+            assert!(cache_control.starts_with("public, max-age="), "{read}: {cache_control}");
+            assert!(headers["vary"].to_str().unwrap().contains("authorization"), "{read}");
+
+            let unchanged = conditional(read.clone(), etag.clone()).await;
+            assert_eq!(unchanged.status(), 304, "{read}");
+            assert_eq!(unchanged.headers()["etag"].to_str().unwrap(), etag);
+            assert!(unchanged.headers().get("cache-control").is_some());
+            assert!(unchanged.bytes().await.unwrap().is_empty(), "{read}: a 304 has no body");
+            let listed = conditional(read.clone(), format!("\"other\", W/{etag}")).await;
+            assert_eq!(listed.status(), 304, "{read}: any listed tag, weakly compared");
+            assert_eq!(conditional(read.clone(), "\"other\"".to_owned()).await.status(), 200, "{read}");
+        }
+    }
+
+    // A product page's ETag is its revision: the one a write returned and `If-Match` takes.
+    let page = app.get(&path).await;
+    assert_eq!(page.headers()["etag"].to_str().unwrap(), written_etag);
+    let old_listing_etag = app.get(&listing_path).await.headers()["etag"].to_str().unwrap().to_owned();
+    let changed = without_stock(product(&format!("ETAG-{m}"), &format!("Kettle {m}"), 1400, 4, None));
+    json_of(send(&app, Method::PUT, &path, Some(&admin), Some(changed)).await, 200).await;
+    let relisted = conditional(listing_path.clone(), old_listing_etag.clone()).await;
+    assert_eq!(relisted.status(), 200, "a changed listing is sent again");
+    assert_ne!(relisted.headers()["etag"].to_str().unwrap(), old_listing_etag);
+    assert_eq!(conditional(path.clone(), written_etag).await.status(), 200, "a changed product is sent again");
+
+    // An admin's read depends on who asks: never stored by a shared cache.
+    let private = send(&app, Method::GET, &path, Some(&admin), None).await;
+    assert_eq!(private.headers()["cache-control"], "private, no-cache");
+    assert_problem(app.get(&format!("/products/{}", uuid::Uuid::new_v4())).await, 404).await;
+}
+
 /// Need a system of their own: its database (seeded directly), its Redis keys, or settings of its own.
 mod local {
     use super::*;
@@ -629,6 +693,45 @@ mod local {
         let id = first["items"][0]["id"].as_str().unwrap();
         assert_eq!(cache_status(&app.get(&format!("/products/{id}")).await), "miss");
         assert_eq!(cache_status(&app.get(&format!("/products/{id}")).await), "hit");
+    }
+
+    #[tokio::test]
+    async fn orders_keep_cached_listings_and_a_sold_out_product_leaves_them_within_the_version_lease() {
+        let app = spawn_local_app_with(&[("cache_version_lease_ms", "100")]).await;
+        let admin = app.token(Role::Admin);
+        let m = marker();
+        let created =
+            create_product(&app, &admin, product(&format!("LAG-{m}"), &format!("Pot {m}"), 900, 3, None)).await;
+        let id = created["id"].as_str().unwrap().to_owned();
+        let in_stock = format!("/products?name={m}&in_stock=true");
+        let page = format!("/products/{id}");
+        assert_eq!(cache_status(&app.get(&in_stock).await), "miss");
+        assert_eq!(cache_status(&app.get(&page).await), "miss");
+
+        let customer = crate::orders::customer(&app).await;
+        let one = json!({ "items": [{ "product_id": id, "quantity": 1 }] });
+        assert_eq!(crate::orders::place(&app, &customer, &one, None).await.status(), 201);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // 3 -> 2 moves no version: the cached listing and page stay (their count lags by at most the TTL).
+        let listing = app.get(&in_stock).await;
+        assert_eq!(cache_status(&listing), "hit");
+        assert_eq!(json_of(listing, 200).await["items"][0]["stock"], 3);
+        assert_eq!(cache_status(&app.get(&page).await), "hit");
+
+        // 2 -> 0: the product leaves `in_stock` listings and its page says so once the lease has run out.
+        let rest = json!({ "items": [{ "product_id": id, "quantity": 2 }] });
+        assert_eq!(crate::orders::place(&app, &customer, &rest, None).await.status(), 201);
+        let mut seen = None;
+        for _ in 0..50 {
+            let listing = json_of(app.get(&in_stock).await, 200).await;
+            let stock = json_of(app.get(&page).await, 200).await["stock"].clone();
+            if listing["items"] == json!([]) && stock == 0 {
+                seen = Some(());
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(seen.is_some(), "the sold-out product still shows as available");
     }
 
     #[tokio::test]
