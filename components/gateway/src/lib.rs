@@ -5,10 +5,12 @@
 //! 2. answers CORS preflights from the allow-list and decorates allowed cross-origin responses;
 //! 3. refuses unsafe paths (dot segments, anything under `internal`) and bodies over the limit (413);
 //! 4. verifies the bearer token (EdDSA JWT, [`kit::jwt`]) where the route needs one;
-//! 5. forwards to the owning component by service chaining, with client-sent identity headers replaced by the
+//! 5. answers a public catalog read (`GET /products`, `GET /products/{id}`) that the catalog cache holds
+//!    itself — one Redis round trip, no chained request ([`catalog::cached_reads`]);
+//! 6. otherwise forwards to the owning component by service chaining, with client-sent identity headers replaced by the
 //!    verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`) taken from Spin's
 //!    own `spin-client-addr` — the last one — or from the trusted proxies' `X-Forwarded-For` entry;
-//! 6. writes one JSON access-log line.
+//! 7. writes one JSON access-log line.
 //!
 //! ## Layout
 //! - [`routes`]: the public route table — which component owns a path and who may call it.
@@ -39,6 +41,8 @@ use kit::jwt::{
 use kit::{Config, Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
+use catalog::cached_reads::{Answer, CachedReads, X_PC_CATALOG_CACHE};
+
 use crate::cors::Cors;
 use crate::error::Error;
 use crate::routes::Access;
@@ -56,6 +60,8 @@ pub struct Service {
     config: Config,
     verifier: OnceLock<Verifier>,
     cors: OnceLock<Cors>,
+    /// `None` inside when the cache settings are unusable: catalog reads are then always forwarded.
+    catalog: OnceLock<Option<CachedReads>>,
     upstream: Upstream,
     max_body_bytes: usize,
     /// Reverse proxies in front of Spin that append to `X-Forwarded-For` (0: clients connect to Spin).
@@ -72,6 +78,7 @@ impl Service {
             config: config.clone(),
             verifier: OnceLock::new(),
             cors: OnceLock::new(),
+            catalog: OnceLock::new(),
             upstream: ctx.upstream.clone(),
             max_body_bytes: config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)?,
             trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
@@ -94,6 +101,18 @@ impl Service {
         }
         let verifier = build_verifier(&self.config)?;
         Ok(self.verifier.get_or_init(|| verifier))
+    }
+
+    fn catalog(&self) -> Option<&CachedReads> {
+        self.catalog
+            .get_or_init(|| match CachedReads::from_config(&self.config) {
+                Ok(reads) => Some(reads),
+                Err(error) => {
+                    tracing::error!(%error, "catalog cache settings unusable; forwarding every catalog read");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     fn cors(&self) -> Result<&Cors, ConfigError> {
@@ -136,6 +155,7 @@ impl Service {
             request_id = %request_id,
             user_id = outcome.user_id.as_deref(),
             component = outcome.component,
+            from_cache = outcome.from_cache,
             "request"
         );
         response
@@ -176,11 +196,28 @@ impl Service {
             _ => {}
         }
 
-        let outcome = Outcome {
+        let mut outcome = Outcome {
             user_id: identity.as_ref().map(|identity| identity.user_id.clone()),
             component: Some(route.component),
+            from_cache: false,
         };
-        let forwarded = proxy::forward_request(request, identity.as_ref(), request_id, self.trusted_proxy_hops)?;
+        let public_catalog = identity.as_ref().is_none_or(|identity| !identity.is_admin());
+        let mut catalog_cache = None;
+        if route.component == "products" && is_read(request.method()) && public_catalog {
+            if let Some(catalog) = self.catalog() {
+                match catalog.answer(&request).await {
+                    Answer::Cached(response) => {
+                        outcome.from_cache = true;
+                        return Ok((response, outcome));
+                    }
+                    Answer::Forward(found) => catalog_cache = found,
+                }
+            }
+        }
+        let mut forwarded = proxy::forward_request(request, identity.as_ref(), request_id, self.trusted_proxy_hops)?;
+        if let Some(found) = catalog_cache {
+            forwarded.headers_mut().insert(X_PC_CATALOG_CACHE, found);
+        }
         let response =
             self.upstream.send(route.component, forwarded, self.upstream_timeout).await.map_err(Error::Upstream)?;
         Ok((proxy::clean_response(response), outcome))
@@ -243,6 +280,8 @@ fn build_verifier(config: &Config) -> Result<Verifier, ConfigError> {
 struct Outcome {
     user_id: Option<String>,
     component: Option<&'static str>,
+    /// Answered from the catalog cache here, without forwarding.
+    from_cache: bool,
 }
 
 fn is_read(method: &Method) -> bool {

@@ -246,3 +246,100 @@ async fn tokens_living_longer_than_auth_issues_them_or_of_another_type_never_rea
     assert_eq!(send(untyped).await.status(), 401);
     assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the valid token was forwarded");
 }
+
+/// A gateway whose catalog cache is the test Redis under a prefix of its own, and a connection to it.
+async fn with_catalog_cache(
+    chain: RecordingChain,
+    redis_url: &str,
+) -> (Setup, String, redis::aio::MultiplexedConnection) {
+    let prefix = format!("pc:test:gateway:{}:", uuid::Uuid::new_v4().simple());
+    let setup =
+        setup_with(chain, &[("redis_url", redis_url), ("cache_prefix", prefix.as_str()), ("cache_timeout_ms", "200")]);
+    let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let connection = redis::Client::open(test_redis).unwrap().get_multiplexed_async_connection().await.unwrap();
+    (setup, prefix, connection)
+}
+
+fn listing_name(query: &str) -> String {
+    let raw: catalog::listing::RawListQuery = serde_urlencoded::from_str(query).unwrap();
+    format!("list:{}", catalog::listing::Filter::parse(raw).unwrap().cache_hash())
+}
+
+#[tokio::test]
+async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_forwarded_with_what_was_found() {
+    let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
+    let set = |key: String, value: &'static str| {
+        let mut redis = redis.clone();
+        async move { redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap() }
+    };
+    set(format!("{prefix}version"), "7").await;
+    set(format!("{prefix}v7:{}", listing_name("sort=newest&limit=20")), "\"abc\"\n{\"items\":[],\"next_cursor\":null}")
+        .await;
+
+    // A hit: answered from the cache, nothing forwarded; a customer's token sees the public catalog too.
+    let customer = token(&setup.signer, "0190a0c2-0000-7000-8000-000000000001", Role::Customer);
+    for request in [
+        request("GET", "/products").body(Bytes::new()).unwrap(),
+        request("GET", "/products?limit=20&sort=NEWEST")
+            .header("authorization", format!("Bearer {customer}"))
+            .body(Bytes::new())
+            .unwrap(),
+    ] {
+        let response = setup.service.handle(request).await;
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["x-cache"], "hit");
+        assert_eq!(response.headers()["etag"], "\"abc\"");
+        assert_eq!(response.body().as_ref(), b"{\"items\":[],\"next_cursor\":null}");
+    }
+    let unchanged = setup
+        .service
+        .handle(request("GET", "/products").header("if-none-match", "\"abc\"").body(Bytes::new()).unwrap())
+        .await;
+    assert_eq!(unchanged.status(), 304);
+    let head = setup.service.handle(request("HEAD", "/products").body(Bytes::new()).unwrap()).await;
+    assert_eq!((head.status().as_u16(), head.body().is_empty()), (200, true));
+    assert!(setup.chain.seen.lock().unwrap().is_empty(), "a hit reached the component");
+    let hits: i64 = redis::cmd("GET").arg(format!("{prefix}stats:hits")).query_async(&mut redis).await.unwrap();
+    assert_eq!(hits, 4);
+
+    // A miss is forwarded with the version it was missed at (and counted once, here); a client cannot forge it.
+    let miss = request("GET", "/products?limit=21").header("x-pc-catalog-cache", "failed").body(Bytes::new()).unwrap();
+    assert_eq!(setup.service.handle(miss).await.status(), 200);
+    // An admin's read, a write and a read of something else are forwarded without a lookup.
+    let admin = token(&setup.signer, "0190a0c2-0000-7000-8000-000000000002", Role::Admin);
+    let by_admin =
+        request("GET", "/products").header("authorization", format!("Bearer {admin}")).body(Bytes::new()).unwrap();
+    assert_eq!(setup.service.handle(by_admin).await.status(), 200);
+    let categories = request("GET", "/categories").header("x-pc-catalog-cache", "failed").body(Bytes::new()).unwrap();
+    assert_eq!(setup.service.handle(categories).await.status(), 200);
+    {
+        let seen = setup.chain.seen.lock().unwrap();
+        let found: Vec<Option<&str>> =
+            seen.iter().map(|(_, r)| r.headers().get("x-pc-catalog-cache").and_then(|v| v.to_str().ok())).collect();
+        assert_eq!(found, [Some("miss; version=7"), None, None]);
+    }
+    let misses: i64 = redis::cmd("GET").arg(format!("{prefix}stats:misses")).query_async(&mut redis).await.unwrap();
+    assert_eq!(misses, 1);
+
+    // Without a version in the mirror only the component knows it: forwarded for its own lookup.
+    redis::cmd("DEL").arg(format!("{prefix}version")).query_async::<()>(&mut redis).await.unwrap();
+    assert_eq!(setup.service.handle(request("GET", "/products").body(Bytes::new()).unwrap()).await.status(), 200);
+    let seen = setup.chain.seen.lock().unwrap();
+    assert!(seen.last().unwrap().1.headers().get("x-pc-catalog-cache").is_none());
+}
+
+#[tokio::test]
+async fn with_redis_unreachable_catalog_reads_are_forwarded_and_the_component_told_not_to_try() {
+    let (setup, _, _) = with_catalog_cache(RecordingChain::default(), "redis://127.0.0.1:1").await;
+    assert_eq!(
+        setup
+            .service
+            .handle(request("GET", "/products/0190a0c2-0000-7000-8000-000000000009").body(Bytes::new()).unwrap())
+            .await
+            .status(),
+        200
+    );
+    let seen = setup.chain.seen.lock().unwrap();
+    assert_eq!(seen[0].1.headers()["x-pc-catalog-cache"], "failed");
+}

@@ -8,19 +8,16 @@
 //! - `lib.rs`: the [`Service`], its routes, response helpers and the Spin entry point.
 //! - [`products`]: `/products` handlers and the write DTO.
 //! - [`categories`]: `/categories` handlers and the write DTO.
-//! - [`listing`]: the listing's query — normalised filters, sort orders, the keyset cursor, the cache hash.
-//! - [`domain`]: domain types parsed at the edge (`Sku`, `Money`, `Currency`, `Name`, `Slug`, `Limit`, ...).
 //! - [`demo`]: the demo catalog `bridge seed-demo` loads for local runs.
 //! - [`store`]: every SQL statement (the catalog version and product revisions move by trigger).
-//! - [`cache`]: the Redis read cache (versioned keys, TTLs, popular keys, hit/miss logs and counters).
+//! - from the `catalog` crate, which the gateway shares: [`domain`] (types parsed at the edge: `Sku`, `Money`,
+//!   `Currency`, `Name`, `Slug`, `Limit`, ...), [`listing`] (normalised filters, sorts, the keyset cursor, the
+//!   cache hash), [`cache`] (the Redis read cache) and [`cached_reads`] (what the gateway answers from it).
 //! - [`error`]: the service's error type, its one mapping to problem responses and the constraint map.
 
-pub mod cache;
 pub mod categories;
 pub mod demo;
-pub mod domain;
 pub mod error;
-pub mod listing;
 pub mod products;
 pub mod store;
 
@@ -33,15 +30,14 @@ use kit::router::Router;
 use kit::{Ctx, Problem, Request, Response};
 use serde::Serialize;
 
-use crate::cache::{CatalogCache, Entry};
 use crate::error::Error;
 use crate::store::Store;
+use catalog::cache::{CatalogCache, Entry};
+use catalog::{public_cache_control, read_response, Audience, CacheStatus};
 
 const SERVICE: &str = "products";
 
-/// Response header telling whether a read came from the cache: `hit`, `miss` (read from Postgres and
-/// stored) or `bypass` (read from Postgres; the cache is off, failed, or does not apply).
-pub const X_CACHE: &str = "x-cache";
+pub use catalog::{cache, cached_reads, domain, listing, X_CACHE};
 
 #[derive(Debug, Clone, Copy)]
 enum Route {
@@ -85,13 +81,6 @@ pub struct Service {
     public_cache_control: String,
 }
 
-/// Default `http_max_age_secs`: a shared cache may keep a public read this long. Short, because an admin
-/// write is visible in this API at once but not in a cache that already holds the older representation.
-const DEFAULT_HTTP_MAX_AGE_SECS: u64 = 5;
-
-/// `Cache-Control` of reads that depend on who asks (admins').
-const PRIVATE_CACHE_CONTROL: &str = "private, no-cache";
-
 impl Service {
     /// Builds the service from its variables.
     pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
@@ -99,10 +88,7 @@ impl Service {
             store: Store::new(Db::from_config(&ctx.config)?),
             cache: CatalogCache::from_config(&ctx.config)?,
             routes: routes(),
-            public_cache_control: format!(
-                "public, max-age={}",
-                ctx.config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?
-            ),
+            public_cache_control: public_cache_control(&ctx.config)?,
         })
     }
 
@@ -117,7 +103,12 @@ impl Service {
                     Ok(response) => {
                         // Publish the catalog version a successful write moved, so the next read sees it.
                         if method != Method::GET && response.status().is_success() {
-                            self.cache.publish_version(&self.store).await;
+                            match self.store.version().await {
+                                Ok(version) => self.cache.publish_version(version).await,
+                                Err(error) => {
+                                    tracing::warn!(%error, "catalog version unreadable after a write; readers see it within the lease")
+                                }
+                            }
                         }
                         response
                     }
@@ -157,42 +148,10 @@ impl Service {
     }
 }
 
-/// Whether a read was served from the cache.
-#[derive(Debug, Clone, Copy)]
-enum CacheStatus {
-    Hit,
-    Miss,
-    Bypass,
-}
-
-/// Who a read's representation is for, and so who may cache it.
-#[derive(Debug, Clone, Copy)]
-enum Audience {
-    /// The same for every caller: a shared cache may keep it for `http_max_age_secs`.
-    Public,
-    /// Depends on the caller (an admin's view): revalidate every time.
-    Private,
-}
-
 impl Service {
-    /// The answer to a read of `entry`: 200 with the JSON body, or 304 when `If-None-Match` matches its
-    /// `ETag`; both with `ETag`, `Cache-Control`, `Vary: Authorization` and the [`X_CACHE`] status.
+    /// [`read_response`] with this service's `Cache-Control`.
     fn read_response(&self, request: &Request, entry: Entry, status: CacheStatus, audience: Audience) -> Response {
-        let mut response = http::Response::new(entry.body);
-        let headers = response.headers_mut();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        headers.insert(header::VARY, HeaderValue::from_static("authorization"));
-        let status = match status {
-            CacheStatus::Hit => "hit",
-            CacheStatus::Miss => "miss",
-            CacheStatus::Bypass => "bypass",
-        };
-        headers.insert(X_CACHE, HeaderValue::from_static(status));
-        let cache_control = match audience {
-            Audience::Public => self.public_cache_control.as_str(),
-            Audience::Private => PRIVATE_CACHE_CONTROL,
-        };
-        kit::http::conditional(request.headers(), &entry.etag, cache_control, response)
+        read_response(request, entry, status, audience, &self.public_cache_control)
     }
 
     /// A public read not held in the catalog cache (categories): its `ETag` from its bytes, `Cache-Control`

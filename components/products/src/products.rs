@@ -6,12 +6,13 @@ use kit::identity::Identity;
 use kit::{Request, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::cache::{Entry, Lookup};
 use crate::domain::{parse_id, Currency, Description, Fields, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
 use crate::error::Error;
 use crate::listing::{Filter, RawListQuery};
 use crate::store::{Product, ProductChange, ProductDeletion, ProductWrite};
-use crate::{created, Audience, CacheStatus, Service};
+use crate::{created, Service};
+use catalog::cache::{Entry, Lookup};
+use catalog::{Audience, CacheStatus};
 
 /// The body of `POST /products` and `PUT /products/{id}` (a replacement of every field but, when it is left
 /// out, the stock). Only these fields are accepted: anything else is a 422.
@@ -94,7 +95,7 @@ struct Page<'a> {
 
 /// `GET /products`: the filtered, sorted, paged listing (cached unless inactive products are included).
 pub async fn list(service: &Service, request: &Request) -> Result<Response, Error> {
-    let filter = Filter::parse(parse_query::<RawListQuery>(request)?)?;
+    let filter = Filter::parse(parse_query::<RawListQuery>(request)?).map_err(Error::BadQuery)?;
     let fetch = || async { listing_entry(service, &filter).await };
     if filter.include_inactive {
         Identity::require_admin(request.headers())?;
@@ -125,7 +126,11 @@ where
     F: FnOnce() -> Fut,
     Fut: std::future::Future<Output = Result<Entry, Error>>,
 {
-    let (entry, status) = match service.cache.lookup(name, &service.store).await? {
+    let lookup = match crate::cached_reads::forwarded_lookup(&service.cache, request, name) {
+        Some(lookup) => lookup,
+        None => service.cache.lookup(name, || service.store.version()).await?,
+    };
+    let (entry, status) = match lookup {
         Lookup::Hit(entry) => (entry, CacheStatus::Hit),
         Lookup::Miss(key) => {
             let entry = fetch().await?;

@@ -10,8 +10,9 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use kit::FieldError;
+
 use crate::domain::{Currency, Limit, Slug, SLUG_MAX};
-use crate::error::Error;
 
 /// Longest accepted name filter, in characters.
 const NAME_FILTER_MAX: usize = 100;
@@ -193,22 +194,22 @@ fn serialize_currency<S: serde::Serializer>(currency: &Option<Currency>, seriali
 }
 
 impl Filter {
-    /// Validates and normalises the raw parameters; every problem is a 400 naming the parameter.
-    pub fn parse(raw: RawListQuery) -> Result<Self, Error> {
+    /// Validates and normalises the raw parameters; every problem names the parameter (a 400).
+    pub fn parse(raw: RawListQuery) -> Result<Self, FieldError> {
         let name = match raw.name.as_deref().map(str::trim).filter(|name| !name.is_empty()) {
             None => None,
             Some(name) if name.chars().count() > NAME_FILTER_MAX => {
-                return Err(Error::bad_query("name", format!("must be at most {NAME_FILTER_MAX} characters")))
+                return Err(FieldError::new("name", format!("must be at most {NAME_FILTER_MAX} characters")))
             }
             Some(name) if name.chars().any(char::is_control) => {
-                return Err(Error::bad_query("name", "must not contain control characters"))
+                return Err(FieldError::new("name", "must not contain control characters"))
             }
             Some(name) => Some(name.to_lowercase()),
         };
         // Bounded as sent, before trimming, so the document's `maxLength` is the rule (a slug is at most
         // 100 characters, a UUID 45).
         if raw.category.as_deref().is_some_and(|category| category.chars().count() > SLUG_MAX) {
-            return Err(Error::bad_query("category", format!("must be at most {SLUG_MAX} characters")));
+            return Err(FieldError::new("category", format!("must be at most {SLUG_MAX} characters")));
         }
         let category = match raw.category.as_deref().map(str::trim).filter(|c| !c.is_empty()) {
             None => None,
@@ -216,7 +217,7 @@ impl Filter {
                 Ok(id) => CategoryRef::Id(id),
                 Err(_) => CategoryRef::Slug(
                     Slug::parse(&text.to_ascii_lowercase())
-                        .map_err(|_| Error::bad_query("category", "must be a category id or slug"))?
+                        .map_err(|_| FieldError::new("category", "must be a category id or slug"))?
                         .as_str()
                         .to_owned(),
                 ),
@@ -224,32 +225,32 @@ impl Filter {
         };
         let include_subcategories = raw.include_subcategories.unwrap_or(false);
         if include_subcategories && category.is_none() {
-            return Err(Error::bad_query("include_subcategories", "needs a `category`"));
+            return Err(FieldError::new("include_subcategories", "needs a `category`"));
         }
         for (field, price) in [("min_price", raw.min_price), ("max_price", raw.max_price)] {
             if price.is_some_and(|price| price < 0) {
-                return Err(Error::bad_query(field, "must not be negative"));
+                return Err(FieldError::new(field, "must not be negative"));
             }
         }
         if let (Some(min), Some(max)) = (raw.min_price, raw.max_price) {
             if min > max {
-                return Err(Error::bad_query("min_price", "must not be greater than max_price"));
+                return Err(FieldError::new("min_price", "must not be greater than max_price"));
             }
         }
         let currency = match raw.currency.as_deref() {
             None => None,
-            Some(code) => Some(Currency::parse(code).map_err(|message| Error::bad_query("currency", message))?),
+            Some(code) => Some(Currency::parse(code).map_err(|message| FieldError::new("currency", message))?),
         };
         let sort = match raw.sort.as_deref() {
             None => Sort::default(),
             Some(text) => {
-                Sort::parse(text).ok_or_else(|| Error::bad_query("sort", format!("must be one of {}", Sort::VALUES)))?
+                Sort::parse(text).ok_or_else(|| FieldError::new("sort", format!("must be one of {}", Sort::VALUES)))?
             }
         };
-        let limit = Limit::parse(raw.limit).map_err(|message| Error::bad_query("limit", message))?;
+        let limit = Limit::parse(raw.limit).map_err(|message| FieldError::new("limit", message))?;
         let cursor = match raw.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             None => None,
-            Some(text) => Some(Cursor::decode(text, sort).map_err(|message| Error::bad_query("cursor", message))?),
+            Some(text) => Some(Cursor::decode(text, sort).map_err(|message| FieldError::new("cursor", message))?),
         };
         Ok(Self {
             name,
@@ -284,15 +285,15 @@ impl Filter {
 mod tests {
     use super::*;
 
-    fn parse(query: &str) -> Result<Filter, Error> {
+    fn parse(query: &str) -> Result<Filter, FieldError> {
         let raw: RawListQuery =
-            serde_urlencoded::from_str(query).map_err(|e| Error::bad_query("query", e.to_string()))?;
+            serde_urlencoded::from_str(query).map_err(|e| FieldError::new("query", e.to_string()))?;
         Filter::parse(raw)
     }
 
     fn bad_field(query: &str) -> String {
         match parse(query) {
-            Err(Error::BadQuery(field)) => field.field,
+            Err(error) => error.field,
             other => panic!("{query}: expected a bad query, got {other:?}"),
         }
     }

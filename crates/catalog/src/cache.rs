@@ -28,9 +28,6 @@ use bytes::Bytes;
 use kit::cache::{Cache, Reply};
 use kit::config::{Config, ConfigError};
 
-use crate::error::Error;
-use crate::store::Store;
-
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "pc:catalog:";
 
@@ -98,6 +95,19 @@ pub enum Lookup {
     Bypass,
 }
 
+/// What the gateway's [`CatalogCache::peek`] found.
+#[derive(Debug)]
+pub enum Peek {
+    /// The cached representation.
+    Hit(Entry),
+    /// Not cached at this catalog version (counted).
+    Miss(i64),
+    /// The version mirror has lapsed: only Postgres knows the version.
+    Unknown,
+    /// The cache is off, or Redis failed (logged).
+    Failed,
+}
+
 /// The catalog's cache policy over the Redis port.
 #[derive(Debug, Clone)]
 pub struct CatalogCache {
@@ -148,20 +158,56 @@ impl CatalogCache {
     }
 
     /// Looks entry `name` (e.g. `list:<hash>`) up at the current catalog version, logging and counting the
-    /// hit or miss. Reads the version from `store` only when the Redis mirror has lapsed; that read's
-    /// failure is the caller's (Postgres is down, so the fetch would fail too).
-    pub async fn lookup(&self, name: &str, store: &Store) -> Result<Lookup, Error> {
+    /// hit or miss. Asks `version` (Postgres) only when the Redis mirror has lapsed; that read's failure is
+    /// the caller's (Postgres is down, so the fetch would fail too).
+    pub async fn lookup<F, Fut, E>(&self, name: &str, version: F) -> Result<Lookup, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<i64, E>>,
+    {
         if !self.enabled() {
             return Ok(Lookup::Bypass);
         }
         let found = match self.run_lookup(name, None).await {
             Ok(Found::NoVersion) => {
-                let version = store.version().await?;
+                let version = version().await?;
                 self.run_lookup(name, Some(version)).await
             }
             other => other,
         };
-        Ok(match found {
+        Ok(self.report(name, found))
+    }
+
+    /// Looks entry `name` up at the mirrored version without Postgres (the gateway's lookup), logging and
+    /// counting a hit or a miss as [`CatalogCache::lookup`] does.
+    pub async fn peek(&self, name: &str) -> Peek {
+        if !self.enabled() {
+            return Peek::Failed;
+        }
+        match self.run_lookup(name, None).await {
+            Ok(Found::NoVersion) => Peek::Unknown,
+            Ok(Found::Miss { version }) => match version.parse() {
+                Ok(number) => {
+                    self.report(name, Ok(Found::Miss { version }));
+                    Peek::Miss(number)
+                }
+                Err(_) => Peek::Unknown,
+            },
+            found => match self.report(name, found) {
+                Lookup::Hit(entry) => Peek::Hit(entry),
+                _ => Peek::Failed,
+            },
+        }
+    }
+
+    /// The key of a miss the gateway already counted at `version`.
+    pub fn key_at(&self, version: i64, name: &str) -> String {
+        self.key(&version.to_string(), name)
+    }
+
+    /// Logs what a lookup found and turns it into a [`Lookup`].
+    fn report(&self, name: &str, found: Result<Found, kit::cache::CacheError>) -> Lookup {
+        match found {
             Ok(Found::Hit { version, entry, hits, extended }) => match split_entry(entry) {
                 Some(entry) => {
                     let key = self.key(&version, name);
@@ -189,7 +235,7 @@ impl CatalogCache {
                 tracing::warn!(target: "cache", event = "bypass", name, %error, "cache unavailable; serving from Postgres");
                 Lookup::Bypass
             }
-        })
+        }
     }
 
     fn key(&self, version: &str, name: &str) -> String {
@@ -240,19 +286,13 @@ impl CatalogCache {
         }
     }
 
-    /// After a catalog write: publishes the catalog's new version to the mirror, so the next read uses it.
+    /// After a catalog write: publishes the catalog's new `version` to the mirror, so the next read uses it.
     /// If Redis fails here, readers pick the version up when the mirror's lease ends.
-    pub async fn publish_version(&self, store: &Store) {
+    pub async fn publish_version(&self, version: i64) {
         if !self.enabled() {
             return;
         }
-        let version = match store.version().await {
-            Ok(version) => version.to_string(),
-            Err(error) => {
-                tracing::warn!(target: "cache", %error, "catalog version unreadable after a write; readers see it within the lease");
-                return;
-            }
-        };
+        let version = version.to_string();
         let lease = self.version_lease.as_millis().to_string();
         if let Err(error) =
             self.cache.eval(PUBLISH, &[&self.version_key()], &[version.as_bytes(), lease.as_bytes()]).await

@@ -1,0 +1,92 @@
+//! Public catalog reads answered straight from the cache, for the gateway: a hit then costs one Redis round
+//! trip in the gateway and no chained request to this component. Anything else is forwarded here as usual,
+//! with what the gateway learnt in [`X_PC_CATALOG_CACHE`], so the component neither looks again nor waits
+//! for a Redis that just failed:
+//!
+//! - `miss; version=<n>`: not cached at catalog version `n` (counted): fetch and store under that version;
+//! - `failed`: Redis failed or the cache is off: serve from Postgres without touching Redis;
+//! - absent (the version mirror lapsed, or a read this does not recognise or only an admin may make): the
+//!   component's own lookup.
+//!
+//! The gateway removes every client-sent `x-pc-*` header, so the component can trust this one.
+
+use bytes::Bytes;
+use http::{HeaderValue, Method};
+use kit::config::{Config, ConfigError};
+use kit::http::parse_query;
+use kit::{Request, Response};
+
+use crate::cache::{CatalogCache, Lookup, Peek};
+use crate::domain::parse_id;
+use crate::listing::{Filter, RawListQuery};
+use crate::{public_cache_control, read_response, Audience, CacheStatus};
+
+/// The request header by which the gateway hands its lookup's result to the component.
+pub const X_PC_CATALOG_CACHE: &str = "x-pc-catalog-cache";
+
+/// What the gateway does with a public catalog read.
+#[derive(Debug)]
+pub enum Answer {
+    /// Send this: the cache held the representation.
+    Cached(Response),
+    /// Forward the request, with this [`X_PC_CATALOG_CACHE`] value when there is one.
+    Forward(Option<HeaderValue>),
+}
+
+/// The catalog cache as the gateway reads it.
+#[derive(Debug)]
+pub struct CachedReads {
+    cache: CatalogCache,
+    cache_control: String,
+}
+
+impl CachedReads {
+    /// Reads the catalog cache's variables (as the products component does) and `http_max_age_secs`.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self { cache: CatalogCache::from_config(config)?, cache_control: public_cache_control(config)? })
+    }
+
+    /// The answer to a public `GET`/`HEAD` of `/products` or `/products/{id}` from the cache (200, or 304 for
+    /// a matching `If-None-Match`), or how to forward it. Call it only for callers who see the public catalog
+    /// (not admins).
+    pub async fn answer(&self, request: &Request) -> Answer {
+        let head = request.method() == Method::HEAD;
+        let Some(name) = entry_name(request).filter(|_| head || request.method() == Method::GET) else {
+            return Answer::Forward(None);
+        };
+        match self.cache.peek(&name).await {
+            Peek::Hit(entry) => {
+                let mut response =
+                    read_response(request, entry, CacheStatus::Hit, Audience::Public, &self.cache_control);
+                if head {
+                    *response.body_mut() = Bytes::new();
+                }
+                Answer::Cached(response)
+            }
+            Peek::Miss(version) => Answer::Forward(HeaderValue::from_str(&format!("miss; version={version}")).ok()),
+            Peek::Failed => Answer::Forward(Some(HeaderValue::from_static("failed"))),
+            Peek::Unknown => Answer::Forward(None),
+        }
+    }
+}
+
+/// What the gateway's lookup found for entry `name`, from [`X_PC_CATALOG_CACHE`]; `None` to look it up here.
+pub fn forwarded_lookup(cache: &CatalogCache, request: &Request, name: &str) -> Option<Lookup> {
+    let value = request.headers().get(X_PC_CATALOG_CACHE)?.to_str().ok()?.trim();
+    if value == "failed" {
+        return Some(Lookup::Bypass);
+    }
+    let version: i64 = value.strip_prefix("miss; version=")?.parse().ok()?;
+    Some(Lookup::Miss(cache.key_at(version, name)))
+}
+
+/// The cache entry a public read is kept under, as the component's handlers name it.
+fn entry_name(request: &Request) -> Option<String> {
+    let path = request.uri().path();
+    if path == "/products" {
+        let filter = Filter::parse(parse_query::<RawListQuery>(request).ok()?).ok()?;
+        return (!filter.include_inactive).then(|| format!("list:{}", filter.cache_hash()));
+    }
+    let id = parse_id(path.strip_prefix("/products/")?)?;
+    Some(format!("product:{id}"))
+}
