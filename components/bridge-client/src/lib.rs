@@ -86,10 +86,7 @@ mod component {
         let outgoing = outgoing
             .body(bytes::Bytes::from(grpc_web::encode_request(request)))
             .map_err(|e| unavailable(e.to_string()))?;
-        let sent = spin_sdk::http::run(kit::spin_host::with_timeout(
-            spin_sdk::http::send::<_, spin_sdk::http::Response>(outgoing),
-            timeout,
-        ));
+        let sent = spin_sdk::http::run(kit::spin_host::with_timeout(kit::spin_host::send(outgoing), timeout));
         let response = match sent {
             None => return Err(unavailable(format!("{method} timed out"))),
             Some(result) => result.map_err(|e| unavailable(e.to_string()))?,

@@ -8,19 +8,21 @@ macro_rules! spin_component {
     ($service:ty) => {
         #[cfg(target_arch = "wasm32")]
         #[::spin_sdk::http_component]
-        async fn spin_entry(incoming: ::spin_sdk::http::IncomingRequest) -> $crate::Response {
-            let (request, ctx) = match $crate::spin_host::prepare(incoming).await {
-                Ok(prepared) => prepared,
-                Err(response) => return response,
-            };
-            let span = $crate::log::request_span(env!("CARGO_PKG_NAME"), &request);
-            let serve = async move {
-                match <$service>::new(&ctx) {
-                    Ok(service) => service.handle(request).await,
-                    Err(error) => $crate::spin_host::misconfigured(&error),
+        async fn spin_entry(incoming: ::spin_sdk::http::IncomingRequest, out: ::spin_sdk::http::ResponseOutparam) {
+            let response = match $crate::spin_host::prepare(incoming).await {
+                Ok((request, ctx)) => {
+                    let span = $crate::log::request_span(env!("CARGO_PKG_NAME"), &request);
+                    let serve = async move {
+                        match <$service>::new(&ctx) {
+                            Ok(service) => service.handle(request).await,
+                            Err(error) => $crate::spin_host::misconfigured(&error),
+                        }
+                    };
+                    $crate::tracing::Instrument::instrument(serve, span).await
                 }
+                Err(response) => response,
             };
-            $crate::tracing::Instrument::instrument(serve, span).await
+            $crate::spin_host::respond(out, response).await
         }
     };
 }

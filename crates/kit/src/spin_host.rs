@@ -59,6 +59,112 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
     Ok((request, Ctx { config, upstream: Upstream::spin() }))
 }
 
+/// Hands `response` to Spin with its body already written, so the host sends the head and the body in
+/// one segment: written after the head (as spin-sdk does), the body is a second small segment that Nagle's
+/// algorithm (Spin sets no `TCP_NODELAY`) holds until the client's delayed ACK, ~40 ms later.
+/// The host buffers one chunk of up to 1 MiB before the response is set; anything beyond follows after.
+pub async fn respond(out: spin_sdk::http::ResponseOutparam, response: Response) {
+    use spin_sdk::http::{Fields, OutgoingBody, OutgoingResponse};
+
+    let (parts, body) = response.into_parts();
+    let mut entries: Vec<(String, Vec<u8>)> =
+        parts.headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    let bodiless = parts.status == http::StatusCode::NOT_MODIFIED || parts.status == http::StatusCode::NO_CONTENT;
+    if !bodiless && !body.is_empty() && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        entries.push(("content-length".to_owned(), body.len().to_string().into_bytes()));
+    }
+    let Ok(headers) = Fields::from_list(&entries) else {
+        tracing::error!("response headers refused by the host");
+        return;
+    };
+    let outgoing = OutgoingResponse::new(headers);
+    let _ = outgoing.set_status_code(parts.status.as_u16());
+    let Ok(outgoing_body) = outgoing.body() else {
+        return;
+    };
+    let Ok(stream) = outgoing_body.write() else {
+        return;
+    };
+    let mut rest: &[u8] = &body;
+    if let Ok(permitted) = stream.check_write() {
+        let now = rest.len().min(usize::try_from(permitted).unwrap_or(usize::MAX));
+        if now > 0 && stream.write(&rest[..now]).is_ok() {
+            rest = &rest[now..];
+        }
+    }
+    out.set(outgoing);
+    while !rest.is_empty() {
+        match stream.check_write() {
+            Ok(0) => stream.subscribe().block(),
+            Ok(permitted) => {
+                let now = rest.len().min(usize::try_from(permitted).unwrap_or(usize::MAX));
+                if stream.write(&rest[..now]).is_err() {
+                    return;
+                }
+                rest = &rest[now..];
+            }
+            // The client went away.
+            Err(_) => return,
+        }
+    }
+    let _ = stream.blocking_flush();
+    drop(stream);
+    let _ = OutgoingBody::finish(outgoing_body, None);
+}
+
+/// Sends `request` with `spin_sdk::http::send`, its body written and finished before the host starts the
+/// request, so the head and the body leave in one segment ([`respond`] says why that matters on Spin).
+/// A body the host cannot buffer at once goes the ordinary way.
+pub async fn send(request: http::Request<Bytes>) -> Result<spin_sdk::http::Response, spin_sdk::http::SendError> {
+    match prebuffered(&request) {
+        Some(outgoing) => spin_sdk::http::send(outgoing).await,
+        None => spin_sdk::http::send(request).await,
+    }
+}
+
+/// `request` as an [`spin_sdk::http::OutgoingRequest`] whose body is already written and finished; `None`
+/// when the body does not fit the host's buffer (or the host refused a part).
+fn prebuffered(request: &http::Request<Bytes>) -> Option<spin_sdk::http::OutgoingRequest> {
+    use spin_sdk::http::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
+
+    let entries: Vec<(String, Vec<u8>)> =
+        request.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    let outgoing = OutgoingRequest::new(Fields::from_list(&entries).ok()?);
+    let method = match request.method().as_str() {
+        "GET" => Method::Get,
+        "HEAD" => Method::Head,
+        "POST" => Method::Post,
+        "PUT" => Method::Put,
+        "DELETE" => Method::Delete,
+        "PATCH" => Method::Patch,
+        "OPTIONS" => Method::Options,
+        other => Method::Other(other.to_owned()),
+    };
+    outgoing.set_method(&method).ok()?;
+    let uri = request.uri();
+    let scheme = match uri.scheme_str() {
+        Some("https") => Scheme::Https,
+        _ => Scheme::Http,
+    };
+    outgoing.set_scheme(Some(&scheme)).ok()?;
+    outgoing.set_authority(uri.authority().map(|authority| authority.as_str())).ok()?;
+    outgoing.set_path_with_query(uri.path_and_query().map(|pq| pq.as_str())).ok()?;
+    let body = outgoing.body().ok()?;
+    {
+        let stream = body.write().ok()?;
+        let bytes = request.body();
+        if !bytes.is_empty() {
+            let permitted = usize::try_from(stream.check_write().ok()?).unwrap_or(usize::MAX);
+            if permitted < bytes.len() {
+                return None;
+            }
+            stream.write(bytes).ok()?;
+        }
+    }
+    OutgoingBody::finish(body, None).ok()?;
+    Some(outgoing)
+}
+
 /// The response when a component cannot be built from its variables (logged, not shown).
 pub fn misconfigured(error: &ConfigError) -> Response {
     tracing::error!(%error, "component misconfigured");

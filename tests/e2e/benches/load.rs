@@ -8,9 +8,9 @@
 //! - the same listing while orders are placed at `LOAD_ORDER_RATE` (default 50) per second, with its cache hit
 //!   ratio;
 //! - `POST /auth/login` from one client (Argon2id dominates);
-//! - `POST /orders` offered at `LOAD_ORDERS_PER_SEC` (default 100) per second by 4 clients, open loop: a
-//!   client whose answer is late skips its missed slots, so the achieved rate shows when the system cannot
-//!   keep up.
+//! - `POST /orders` offered at `LOAD_ORDERS_PER_SEC` (default 100) per second, evenly spaced, by 4 clients,
+//!   open loop: a client whose answer is late skips its missed slots, so the achieved rate shows when the
+//!   system cannot keep up.
 //!
 //! ```sh
 //! cargo bench -p e2e --bench load                                            # devhost
@@ -124,14 +124,16 @@ async fn place_orders(
     let started = Instant::now();
     let period = Duration::from_secs_f64(ORDER_CLIENTS as f64 / rate.max(1) as f64);
     let mut workers = Vec::new();
-    for token in customers.iter().take(ORDER_CLIENTS) {
+    for (n, token) in customers.iter().take(ORDER_CLIENTS).enumerate() {
         let token = token.clone();
         let app = app.clone();
         let order = order.clone();
         let stop = Arc::clone(&stop);
+        // Staggered, so the offered load is evenly spaced rather than bursts of one order per client.
+        let start = tokio::time::Instant::now() + period * n as u32 / ORDER_CLIENTS as u32;
         workers.push(tokio::spawn(async move {
             let mut samples = Samples::default();
-            let mut ticks = tokio::time::interval(period);
+            let mut ticks = tokio::time::interval_at(start, period);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
             while !stop.load(Ordering::Relaxed) {
                 ticks.tick().await;

@@ -1,4 +1,5 @@
-//! Spin chaining: `spin_sdk::http::send` to `http://<component>.spin.internal`, under a timeout.
+//! Spin chaining: `spin_sdk::http::send` to `http://<component>.spin.internal` (body written first, see
+//! [`crate::spin_host::send`]), under a timeout.
 
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ impl Upstream {
         *outgoing.headers_mut() = parts.headers;
         outgoing.headers_mut().remove(http::header::HOST);
 
-        let send = spin_sdk::http::send::<_, spin_sdk::http::Response>(outgoing);
+        let send = crate::spin_host::send(outgoing);
         let response = match with_timeout(send, timeout).await {
             Some(result) => result.map_err(|error| unreachable(error.to_string()))?,
             None => return Err(UpstreamError::Timeout(component.to_owned())),
