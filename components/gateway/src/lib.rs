@@ -7,9 +7,10 @@
 //! 4. verifies the bearer token (EdDSA JWT, [`kit::jwt`]) where the route needs one;
 //! 5. answers a public catalog read (`GET /products`, `GET /products/{id}`) that the catalog cache holds
 //!    itself — one Redis round trip, no chained request ([`catalog::cached_reads`]);
-//! 6. otherwise forwards to the owning component by service chaining, with client-sent identity headers replaced by the
-//!    verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`) taken from Spin's
-//!    own `spin-client-addr` — the last one — or from the trusted proxies' `X-Forwarded-For` entry;
+//! 6. otherwise forwards to the owning component by service chaining, with client-sent identity headers
+//!    replaced by the verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`)
+//!    taken from Spin's own `spin-client-addr` — the last one — or from the trusted proxies'
+//!    `X-Forwarded-For` entry;
 //! 7. writes one JSON access-log line.
 //!
 //! ## Layout
