@@ -1,7 +1,7 @@
 //! Public catalog reads answered straight from the cache, for the gateway: a hit then costs one Redis round
-//! trip in the gateway and no chained request to this component. Anything else is forwarded here as usual,
-//! with what the gateway learnt in [`X_PC_CATALOG_CACHE`], so the component neither looks again nor waits
-//! for a Redis that just failed:
+//! trip in the gateway and no chained request to the products component. Anything else is forwarded to that
+//! component as usual, with what the gateway learnt in [`X_PC_CATALOG_CACHE`], so the component neither
+//! looks again nor waits for a Redis that just failed:
 //!
 //! - `miss; version=<n>`: not cached at catalog version `n` (counted): fetch and store under that version;
 //! - `failed`: Redis failed or the cache is off: serve from Postgres without touching Redis;
