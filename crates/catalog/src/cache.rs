@@ -25,7 +25,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use kit::cache::{Cache, Reply};
+use kit::cache::{Cache, Reply, Script};
 use kit::config::{Config, ConfigError};
 
 /// Default key prefix.
@@ -37,7 +37,8 @@ pub const DEFAULT_PREFIX: &str = "pc:catalog:";
 /// `KEYS[1]` the mirror; `ARGV`: prefix, entry name, version from Postgres or `''`, lease (ms), popular TTL
 /// (s), popular threshold. Reply: `{0}` no version known; `{1, version}` miss; `{2, version, entry, hits,
 /// extended}` hit.
-const LOOKUP: &str = r"
+static LOOKUP: Script = Script::new(
+    r"
 local version = ARGV[3]
 local mirrored = redis.call('GET', KEYS[1])
 if version == '' then
@@ -65,15 +66,18 @@ if hits % tonumber(ARGV[6]) == 0 then
 end
 redis.call('INCR', ARGV[1] .. 'stats:hits')
 return {2, version, entry, hits, extended}
-";
+",
+);
 
 /// Moves the version mirror forward to `ARGV[1]` (never back) for `ARGV[2]` ms.
-const PUBLISH: &str = r"
+static PUBLISH: Script = Script::new(
+    r"
 local mirrored = redis.call('GET', KEYS[1])
 if mirrored and tonumber(mirrored) >= tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 return 1
-";
+",
+);
 
 /// A cached representation.
 #[derive(Debug, Clone)]
@@ -256,7 +260,7 @@ impl CatalogCache {
             popular_ttl.as_bytes(),
             threshold.as_bytes(),
         ];
-        let reply = self.cache.eval(LOOKUP, &[&key], &args).await?;
+        let reply = self.cache.eval(&LOOKUP, &[&key], &args).await?;
         let unexpected = || kit::cache::CacheError::Reply(format!("lookup script: {reply:?}"));
         match reply.as_slice() {
             [Reply::Int(0)] => Ok(Found::NoVersion),
@@ -295,7 +299,7 @@ impl CatalogCache {
         let version = version.to_string();
         let lease = self.version_lease.as_millis().to_string();
         if let Err(error) =
-            self.cache.eval(PUBLISH, &[&self.version_key()], &[version.as_bytes(), lease.as_bytes()]).await
+            self.cache.eval(&PUBLISH, &[&self.version_key()], &[version.as_bytes(), lease.as_bytes()]).await
         {
             tracing::warn!(target: "cache", %error, "catalog version not published; readers see it within the lease");
         }

@@ -422,3 +422,28 @@ mod guessing {
         assert!(limiter.admit("user10@example.com", Some("203.0.113.7")).await.is_ok());
     }
 }
+
+#[tokio::test]
+async fn a_script_is_sent_by_its_sha_once_redis_holds_it_and_by_its_text_when_not() {
+    use kit::cache::{Reply, Script};
+    // A script no other test runs, so Redis does not hold it before the first call.
+    let marker = uuid::Uuid::new_v4().simple().to_string();
+    let code: &'static str =
+        Box::leak(format!("-- {marker}\nreturn {{redis.call('INCR', KEYS[1]), ARGV[1], false}}").into_boxed_str());
+    let script = Script::new(code);
+    let cache = Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap();
+    let key = format!("test:{marker}:script");
+    let mut redis = redis::Client::open(redis_url()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    let held = |redis: &mut redis::aio::MultiplexedConnection| {
+        let sha = script.sha().to_owned();
+        let mut redis = redis.clone();
+        async move { redis::cmd("SCRIPT").arg("EXISTS").arg(sha).query_async::<Vec<i64>>(&mut redis).await.unwrap()[0] }
+    };
+    assert_eq!(held(&mut redis).await, 0);
+    let first = cache.eval(&script, &[&key], &[b"x"]).await.unwrap();
+    assert_eq!(first, [Reply::Int(1), Reply::Bytes(b"x".to_vec()), Reply::Nil]);
+    assert_eq!(held(&mut redis).await, 1, "the text was sent after NOSCRIPT");
+    let second = cache.eval(&script, &[&key], &[b"y"]).await.unwrap();
+    assert_eq!(second, [Reply::Int(2), Reply::Bytes(b"y".to_vec()), Reply::Nil]);
+    let _: () = redis::cmd("DEL").arg(&key).query_async(&mut redis).await.unwrap();
+}

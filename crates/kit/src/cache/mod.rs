@@ -12,6 +12,7 @@ mod native;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 #[cfg(not(target_arch = "wasm32"))]
@@ -31,6 +32,38 @@ pub enum CacheError {
     /// Redis answered with something unexpected.
     #[error("unexpected cache reply: {0}")]
     Reply(String),
+}
+
+/// A Lua script for [`Cache::eval`]. It is sent by its SHA-1 (`EVALSHA`), so a call does not carry its
+/// text; only when Redis does not know it yet (first use, a restart, `SCRIPT FLUSH`) is the text sent.
+#[derive(Debug)]
+pub struct Script {
+    code: &'static str,
+    sha: OnceLock<String>,
+}
+
+impl Script {
+    /// The script `code`.
+    pub const fn new(code: &'static str) -> Self {
+        Self { code, sha: OnceLock::new() }
+    }
+
+    /// Its text.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// Its SHA-1, lower-case hex, as `EVALSHA` takes it.
+    pub fn sha(&self) -> &str {
+        self.sha.get_or_init(|| sha1_smol::Sha1::from(self.code).digest().to_string())
+    }
+}
+
+/// Whether an error is Redis saying it does not hold the script: `NOSCRIPT` as the server sends it, or
+/// `NoScriptError` as redis-rs (here natively, and inside Spin's host) prints it.
+fn is_noscript(error: &CacheError) -> bool {
+    matches!(error, CacheError::Unavailable(message) | CacheError::Reply(message)
+        if message.contains("NOSCRIPT") || message.contains("NoScriptError"))
 }
 
 /// One value of a script's reply. An array reply arrives flattened, in order, on both backends (Spin's host
@@ -150,10 +183,13 @@ impl Cache {
         single(self.inner.eval_ints(ADD_SLIDING, key, &[delta, millis(ttl)]).await?)
     }
 
-    /// `EVAL script keys args`: runs a Lua script atomically, in one round trip. The reply is flattened
-    /// (see [`Reply`]).
-    pub async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
-        self.inner.eval(script, keys, args).await
+    /// Runs a Lua script atomically, in one round trip (`EVALSHA`; `EVAL` once more when Redis does not hold
+    /// it yet). The reply is flattened (see [`Reply`]).
+    pub async fn eval(&self, script: &Script, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+        match self.inner.eval("EVALSHA", script.sha(), keys, args).await {
+            Err(error) if is_noscript(&error) => self.inner.eval("EVAL", script.code(), keys, args).await,
+            result => result,
+        }
     }
 
     /// `PING`.

@@ -99,11 +99,17 @@ impl Cache {
             .collect()
     }
 
-    /// `EVAL script n keys... args...`, the reply flattened as Spin's host does.
-    pub(super) async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+    /// `EVAL script n keys... args...` (or `EVALSHA sha ...`), the reply flattened as Spin's host does.
+    pub(super) async fn eval(
+        &self,
+        command: &str,
+        script: &str,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Result<Vec<Reply>, CacheError> {
         let reply: redis::Value = self
             .run(|mut c| async move {
-                redis::cmd("EVAL").arg(script).arg(keys.len()).arg(keys).arg(args).query_async(&mut c).await
+                redis::cmd(command).arg(script).arg(keys.len()).arg(keys).arg(args).query_async(&mut c).await
             })
             .await?;
         let mut values = Vec::new();

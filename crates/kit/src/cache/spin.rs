@@ -84,8 +84,14 @@ impl Cache {
             .collect()
     }
 
-    /// `EVAL script n keys... args...`; the host has already flattened an array reply.
-    pub(super) async fn eval(&self, script: &str, keys: &[&str], args: &[&[u8]]) -> Result<Vec<Reply>, CacheError> {
+    /// `EVAL script n keys... args...` (or `EVALSHA sha ...`); the host has already flattened an array reply.
+    pub(super) async fn eval(
+        &self,
+        command: &str,
+        script: &str,
+        keys: &[&str],
+        args: &[&[u8]],
+    ) -> Result<Vec<Reply>, CacheError> {
         let mut params = vec![
             RedisParameter::Binary(script.as_bytes().to_vec()),
             RedisParameter::Int64(i64::try_from(keys.len()).unwrap_or(i64::MAX)),
@@ -93,7 +99,7 @@ impl Cache {
         params.extend(keys.iter().map(|key| RedisParameter::Binary(key.as_bytes().to_vec())));
         params.extend(args.iter().map(|arg| RedisParameter::Binary(arg.to_vec())));
         Ok(self
-            .execute("EVAL", params)?
+            .execute(command, params)?
             .into_iter()
             .map(|result| match result {
                 RedisResult::Nil => Reply::Nil,
