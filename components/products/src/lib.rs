@@ -102,7 +102,7 @@ impl Service {
                 match self.dispatch(route, &request, id).await {
                     Ok(response) => {
                         // Publish the catalog version a successful write moved, so the next read sees it.
-                        if method != Method::GET && response.status().is_success() {
+                        if method != Method::GET && response.status().is_success() && self.cache.enabled() {
                             match self.store.version().await {
                                 Ok(version) => self.cache.publish_version(version).await,
                                 Err(error) => {
