@@ -67,8 +67,7 @@ pub async fn respond(out: spin_sdk::http::ResponseOutparam, response: Response) 
     use spin_sdk::http::{Fields, OutgoingBody, OutgoingResponse};
 
     let (parts, body) = response.into_parts();
-    let mut entries: Vec<(String, Vec<u8>)> =
-        parts.headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
+    let mut entries = field_list(&parts.headers);
     let bodiless = parts.status == http::StatusCode::NOT_MODIFIED || parts.status == http::StatusCode::NO_CONTENT;
     if !bodiless && !body.is_empty() && !parts.headers.contains_key(http::header::CONTENT_LENGTH) {
         entries.push(("content-length".to_owned(), body.len().to_string().into_bytes()));
@@ -127,9 +126,7 @@ pub async fn send(request: http::Request<Bytes>) -> Result<spin_sdk::http::Respo
 fn prebuffered(request: &http::Request<Bytes>) -> Option<spin_sdk::http::OutgoingRequest> {
     use spin_sdk::http::{Fields, Method, OutgoingBody, OutgoingRequest, Scheme};
 
-    let entries: Vec<(String, Vec<u8>)> =
-        request.headers().iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect();
-    let outgoing = OutgoingRequest::new(Fields::from_list(&entries).ok()?);
+    let outgoing = OutgoingRequest::new(Fields::from_list(&field_list(request.headers())).ok()?);
     let method = match request.method().as_str() {
         "GET" => Method::Get,
         "HEAD" => Method::Head,
@@ -163,6 +160,11 @@ fn prebuffered(request: &http::Request<Bytes>) -> Option<spin_sdk::http::Outgoin
     }
     OutgoingBody::finish(body, None).ok()?;
     Some(outgoing)
+}
+
+/// Headers as the WASI `fields` constructor takes them.
+fn field_list(headers: &http::HeaderMap) -> Vec<(String, Vec<u8>)> {
+    headers.iter().map(|(name, value)| (name.as_str().to_owned(), value.as_bytes().to_vec())).collect()
 }
 
 /// The response when a component cannot be built from its variables (logged, not shown).
