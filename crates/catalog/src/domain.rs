@@ -140,8 +140,9 @@ impl Slug {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Currency([u8; 3]);
 
-/// Active ISO 4217 codes, sorted (funds and precious-metal/testing codes excluded).
-const ISO_4217: &[&str] = &[
+/// Active ISO 4217 codes, sorted (funds and precious-metal/testing codes excluded): what [`Currency::parse`]
+/// accepts, and what the OpenAPI document lists.
+pub const ISO_4217: &[&str] = &[
     "AED", "AFN", "ALL", "AMD", "ANG", "AOA", "ARS", "AUD", "AWG", "AZN", "BAM", "BBD", "BDT", "BGN", "BHD", "BIF",
     "BMD", "BND", "BOB", "BRL", "BSD", "BTN", "BWP", "BYN", "BZD", "CAD", "CDF", "CHF", "CLP", "CNY", "COP", "CRC",
     "CUP", "CVE", "CZK", "DJF", "DKK", "DOP", "DZD", "EGP", "ERN", "ETB", "EUR", "FJD", "FKP", "GBP", "GEL", "GHS",
