@@ -11,10 +11,8 @@ use bridge::kafka::KafkaSettings;
 use bridge::metrics::Metrics;
 use bridge::relay::{Relay, RelaySettings};
 
-#[path = "../tests/support/mod.rs"]
-mod support;
-use support::TestDb;
 use testkit::Broker;
+use testkit::TestDb;
 
 const ROWS: i64 = 20_000;
 const SAMPLES: usize = 200;
@@ -25,7 +23,7 @@ async fn unpublished(db: &TestDb) -> i64 {
 
 #[tokio::main]
 async fn main() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let broker = Broker::start().await;
     let mut kafka = KafkaSettings::new(broker.addr());
     kafka.timeout = Duration::from_secs(10);

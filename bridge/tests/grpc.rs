@@ -13,8 +13,7 @@ use bridge_proto::{grpc_web, methods, BridgeError};
 use kit::bridge::Bridge;
 use tokio::net::{TcpListener, TcpStream};
 
-mod support;
-use support::TestDb;
+use testkit::TestDb;
 
 /// The token the test bridges require.
 const TOKEN: &str = "test-token-0123456789abcdefghijklmnop";
@@ -47,7 +46,7 @@ fn line(product_id: &str, quantity: i32) -> StockLine {
 
 #[tokio::test]
 async fn products_and_stock_are_looked_up_with_proper_status_codes() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let id = db.product(4).await;
@@ -69,7 +68,7 @@ async fn products_and_stock_are_looked_up_with_proper_status_codes() {
 
 #[tokio::test]
 async fn only_a_reservation_that_sells_out_or_restocks_a_product_moves_the_catalog_version() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let mugs = db.product(5).await;
@@ -92,7 +91,7 @@ async fn only_a_reservation_that_sells_out_or_restocks_a_product_moves_the_catal
 
 #[tokio::test]
 async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let mugs = db.product(5).await;
@@ -131,7 +130,7 @@ async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
 
 #[tokio::test]
 async fn fifty_concurrent_orders_for_the_last_ten_units_reserve_exactly_ten() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let product = db.product(10).await;
@@ -152,7 +151,7 @@ async fn fifty_concurrent_orders_for_the_last_ten_units_reserve_exactly_ten() {
 
 #[tokio::test]
 async fn users_are_looked_up_and_their_active_flag_reported() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let id = uuid::Uuid::now_v7();
@@ -233,7 +232,7 @@ async fn wait_for_status(running: &Running, service: &str, wanted: i32) {
 
 #[tokio::test]
 async fn health_follows_the_database_and_calls_fail_as_unavailable_meanwhile() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let switch = Switch::new("127.0.0.1:5432").await;
     let through_switch = db.url.replacen("127.0.0.1:5432", &switch.address.to_string(), 1);
     let running = start(&through_switch).await;
@@ -265,7 +264,7 @@ async fn reflection_lists_every_service() {
     use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
     use tonic_reflection::pb::v1::ServerReflectionRequest;
 
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", running.grpc_addr))
         .unwrap()
@@ -314,7 +313,7 @@ async fn grpc_web_check_stock(
 
 #[tokio::test]
 async fn grpc_web_over_http1_works_for_wasm_callers() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let product = db.product(2).await;
     let answer = grpc_web_check_stock(&running, &product, 2).await.unwrap();
@@ -327,7 +326,7 @@ async fn grpc_web_over_http1_works_for_wasm_callers() {
 
 #[tokio::test]
 async fn metrics_count_calls_per_method_and_code() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let product = db.product(1).await;
@@ -353,7 +352,7 @@ async fn metrics_count_calls_per_method_and_code() {
 
 #[tokio::test]
 async fn publish_pending_validates_its_id_and_says_whether_a_relay_runs() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let bridge = client(&running);
     let order = uuid::Uuid::new_v4().to_string();
@@ -582,7 +581,7 @@ async fn grpc_web_call(
 
 #[tokio::test]
 async fn every_call_without_the_right_token_is_unauthenticated_over_grpc() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     for credential in bad_credentials() {
         let codes = native_codes(&running, credential.as_deref()).await;
@@ -601,7 +600,7 @@ async fn every_call_without_the_right_token_is_unauthenticated_over_grpc() {
 
 #[tokio::test]
 async fn every_call_without_the_right_token_is_unauthenticated_over_grpc_web() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     for credential in bad_credentials() {
         for (path, body) in grpc_web_calls() {
@@ -621,7 +620,7 @@ async fn every_call_without_the_right_token_is_unauthenticated_over_grpc_web() {
 
 #[tokio::test]
 async fn health_answers_without_a_token_over_grpc_and_grpc_web() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     for service in methods::SERVICES.iter().chain(&[""]) {
         wait_for_status(&running, service, 1).await;
@@ -635,7 +634,7 @@ async fn health_answers_without_a_token_over_grpc_and_grpc_web() {
 
 #[tokio::test]
 async fn a_wrong_token_in_the_client_fails_at_once_as_unavailable_without_retries() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let product = db.product(1).await;
     let wrong = Bridge::connect(
@@ -689,7 +688,7 @@ async fn the_callers_request_id_reaches_the_access_log_over_both_transports_and_
     // A current-thread test runtime: the server's tasks run on this thread, under this subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
 
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
     let product = db.product(2).await;
     let bridge = client(&running);

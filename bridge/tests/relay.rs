@@ -11,9 +11,8 @@ use bridge::kafka::KafkaSettings;
 use bridge::metrics::Metrics;
 use bridge::relay::{Relay, RelaySettings};
 
-mod support;
-use support::TestDb;
 use testkit::Broker;
+use testkit::TestDb;
 
 const PARTITIONS: i32 = 3;
 
@@ -99,7 +98,7 @@ async fn assert_arrived_once(broker: &Broker, during: &[(String, String)], befor
 
 #[tokio::test]
 async fn committed_events_reach_their_topic_once_keyed_by_order_and_are_marked_published() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let broker = Broker::start().await;
     let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
     let metrics = Arc::new(Metrics::new());
@@ -133,7 +132,7 @@ async fn committed_events_reach_their_topic_once_keyed_by_order_and_are_marked_p
 
 #[tokio::test]
 async fn events_written_while_the_broker_is_down_arrive_once_after_it_is_back() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let mut broker = Broker::start().await;
     let relay = relay(&db, &broker);
     let task = tokio::spawn(relay.clone().run());
@@ -156,7 +155,7 @@ async fn events_written_while_the_broker_is_down_arrive_once_after_it_is_back() 
 
 #[tokio::test]
 async fn two_relays_side_by_side_publish_each_row_once() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let broker = Broker::start().await;
     let written = write_events(&db, 300).await;
     let (first, second) = (relay(&db, &broker), relay(&db, &broker));
@@ -173,7 +172,7 @@ async fn two_relays_side_by_side_publish_each_row_once() {
 
 #[tokio::test]
 async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let broker = Broker::start().await;
     let mut slow_poll = settings(&db, &broker);
     slow_poll.poll_interval = Duration::from_secs(3600);
@@ -190,7 +189,7 @@ async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
 
 #[tokio::test]
 async fn events_queued_while_the_broker_restarts_empty_reach_the_new_one() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let mut broker = Broker::start().await;
     let relay = relay(&db, &broker);
     let task = tokio::spawn(relay.clone().run());

@@ -12,8 +12,7 @@ use kit::db::Db;
 use orders::store::{Inserted, Item, NewOrder};
 use uuid::Uuid;
 
-mod support;
-use support::TestDb;
+use testkit::TestDb;
 
 fn request(order_id: Uuid, user_id: Option<Uuid>, lines: &[(&str, i32)]) -> ReserveStockRequest {
     ReserveStockRequest {
@@ -73,7 +72,7 @@ fn connect(db: &TestDb) -> Db {
 
 #[tokio::test]
 async fn a_reservation_whose_order_is_never_written_is_released_after_its_hold() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let store = connect(&db);
     let catalog = Catalog::new(store.clone(), Duration::from_millis(300));
     let mugs = db.product(5).await;
@@ -101,7 +100,7 @@ async fn a_reservation_whose_order_is_never_written_is_released_after_its_hold()
 
 #[tokio::test]
 async fn the_running_bridge_sweeps_expired_holds_on_its_own() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let running = bridge::server::start(bridge::server::Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
         metrics_listen: "127.0.0.1:0".parse().unwrap(),
@@ -131,7 +130,7 @@ async fn the_running_bridge_sweeps_expired_holds_on_its_own() {
 
 #[tokio::test]
 async fn a_written_order_commits_its_reservation_and_only_its_cancellation_releases_it() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let store = connect(&db);
     let catalog = Catalog::new(store.clone(), Duration::from_millis(100));
     let mugs = db.product(5).await;
@@ -158,7 +157,7 @@ async fn a_written_order_commits_its_reservation_and_only_its_cancellation_relea
 
 #[tokio::test]
 async fn a_reserve_for_a_released_order_id_reserves_again_and_never_answers_the_old_lines() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
     let (mugs, pens) = (db.product(5).await, db.product(5).await);
     let order_id = Uuid::now_v7();
@@ -177,7 +176,7 @@ async fn a_reserve_for_a_released_order_id_reserves_again_and_never_answers_the_
 
 #[tokio::test]
 async fn a_reservation_for_an_inactive_or_unknown_user_reserves_nothing() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
     let mugs = db.product(5).await;
     let inactive = user(&db, false).await;
@@ -195,7 +194,7 @@ async fn a_reservation_for_an_inactive_or_unknown_user_reserves_nothing() {
 
 #[tokio::test]
 async fn an_inactive_product_is_not_found_for_reads_and_reservations() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
     let mugs = db.product(5).await;
     let id = Uuid::parse_str(&mugs).unwrap();

@@ -4,8 +4,7 @@
 
 use products::demo::{Seeded, DEMO_PRODUCTS};
 
-mod support;
-use support::TestDb;
+use testkit::TestDb;
 
 async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
@@ -13,7 +12,7 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
 
 #[tokio::test]
 async fn the_demo_catalog_loads_once_and_a_second_run_changes_nothing() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
 
     let first =
         products::demo::load(&kit::db::Db::connect(&db.url, std::time::Duration::from_secs(5)).unwrap()).await.unwrap();
@@ -31,7 +30,7 @@ async fn the_demo_catalog_loads_once_and_a_second_run_changes_nothing() {
 
 #[tokio::test]
 async fn promote_admin_gives_a_registered_account_the_admin_role_and_nothing_else() {
-    let db = TestDb::new().await;
+    let db = TestDb::new("pc_bridge").await;
     for email in ["ada@example.com", "bob@example.com"] {
         db.client
             .execute(

@@ -8,16 +8,10 @@ use kit::Problem;
 pub enum Error {
     /// The request itself is wrong; the problem is already client-facing.
     #[error("{0}")]
-    Request(Problem),
+    Request(#[from] Problem),
     /// Postgres failed.
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<Problem> for Error {
-    fn from(problem: Problem) -> Self {
-        Error::Request(problem)
-    }
 }
 
 impl From<Error> for Problem {

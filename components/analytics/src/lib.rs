@@ -19,18 +19,21 @@ pub mod reports;
 pub mod store;
 
 use http::Method;
+use kit::component::Routes;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
-use kit::router::Router;
-use kit::{Ctx, Problem, Request, Response};
+use kit::router::{Params, Router};
+use kit::{Component, Ctx, Request, Response};
 
 use crate::error::Error;
 
 const SERVICE: &str = "analytics";
 
+/// The operations of this component's routes.
+#[allow(missing_docs)] // Each variant is named after its route in the table below.
 #[derive(Debug, Clone, Copy)]
-enum Route {
+pub enum Route {
     Health,
     Ingest,
     Sales,
@@ -56,22 +59,25 @@ pub struct Service {
     routes: Router<Route>,
 }
 
-impl Service {
-    /// Builds the service from its variables.
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         Ok(Self { db: Db::from_config(&ctx.config)?, routes: routes() })
     }
 
-    /// Handles one request.
-    pub async fn handle(&self, request: Request) -> Response {
-        match self.dispatch(&request).await {
-            Ok(response) => response,
-            Err(error) => Problem::from(error).into_response(),
-        }
+    async fn handle(&self, request: Request) -> Response {
+        kit::component::serve(self, request).await
+    }
+}
+
+impl Routes for Service {
+    type Route = Route;
+    type Error = Error;
+
+    fn router(&self) -> &Router<Route> {
+        &self.routes
     }
 
-    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
-        let (route, _) = self.routes.at(request.method(), request.uri().path())?;
+    async fn dispatch(&self, route: Route, _: &Params, request: &Request) -> Result<Response, Error> {
         match route {
             Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)])),
             Route::Ingest => ingest::ingest(&self.db, request).await,

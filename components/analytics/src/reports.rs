@@ -19,7 +19,7 @@ use crate::store::{self, ProductSales};
 /// Most buckets one sales report may have.
 pub const MAX_BUCKETS: usize = 400;
 /// Most products in a top-products report.
-pub const MAX_LIMIT: i64 = 100;
+pub const MAX_LIMIT: u32 = 100;
 const DEFAULT_DAYS: i64 = 30;
 const DATE: &[time::format_description::FormatItem<'static>] =
     time::macros::format_description!("[year]-[month]-[day]");
@@ -254,14 +254,12 @@ pub async fn top_products(db: &Db, request: &Request) -> Result<Response, Error>
     Identity::require_admin(request.headers())?;
     let query: TopQuery = parse_query(request)?;
     let range = Range::parse(query.from.as_deref(), query.to.as_deref(), today())?;
-    let limit = query.limit.unwrap_or(10);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(Problem::bad_request(format!("`limit` must be 1 to {MAX_LIMIT}")).into());
-    }
+    let limit = kit::page::Limit::parse_within(query.limit, 10, MAX_LIMIT).map_err(Problem::bad_query)?;
     let by = query.by.unwrap_or(Measure::Quantity);
     let currency = currency(query.currency)?;
     let (start, end) = range.instants()?;
-    let products = store::top_products(db, &currency, &start, &end, by == Measure::Revenue, limit).await?;
+    let products =
+        store::top_products(db, &currency, &start, &end, by == Measure::Revenue, i64::from(limit.get())).await?;
     let report = TopProductsReport { from: text(range.from), to: text(range.to), by, currency, products };
     Ok(json(StatusCode::OK, &report))
 }

@@ -9,7 +9,7 @@ use kit::Problem;
 pub enum Error {
     /// The request itself is wrong; the problem is already client-facing (or comes from `users`).
     #[error("{0}")]
-    Request(Problem),
+    Request(#[from] Problem),
     /// A client error `users` answered (validation, conflict): already a problem response, passed on as is.
     #[error("users refused the request: {}", .0.status())]
     Forward(Box<kit::Response>),
@@ -31,12 +31,6 @@ pub enum Error {
     /// Signing failed (a key problem).
     #[error(transparent)]
     Jwt(#[from] JwtError),
-}
-
-impl From<Problem> for Error {
-    fn from(problem: Problem) -> Self {
-        Error::Request(problem)
-    }
 }
 
 impl Error {

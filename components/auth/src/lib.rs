@@ -24,13 +24,14 @@ use std::time::Duration;
 
 use http::{header, HeaderValue, Method, StatusCode};
 use kit::cache::Cache;
+use kit::component::Routes;
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::jwt::{PublicKey, Signer};
 use kit::limit::GuessPolicy;
-use kit::router::Router;
-use kit::{Ctx, Request, Response};
+use kit::router::{Params, Router};
+use kit::{Component, Ctx, Request, Response};
 
 use crate::error::Error;
 use crate::rate_limit::{Limits, LoginLimiter};
@@ -39,8 +40,10 @@ use crate::users_client::UsersClient;
 
 const SERVICE: &str = "auth";
 
+/// The operations of this component's routes.
+#[allow(missing_docs)] // Each variant is named after its route in the table below.
 #[derive(Debug, Clone, Copy)]
-enum Route {
+pub enum Route {
     Health,
     Register,
     Login,
@@ -71,9 +74,9 @@ pub struct Service {
     routes: Router<Route>,
 }
 
-impl Service {
-    /// Builds the service from its variables. The signing key must belong to the published public keys.
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+        // The signing key must belong to the published public keys.
         let config = &ctx.config;
         let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
         let signer = Signer::from_pem(&config.require("jwt_private_key")?)
@@ -110,16 +113,20 @@ impl Service {
         })
     }
 
-    /// Handles one request.
-    pub async fn handle(&self, request: Request) -> Response {
-        match self.dispatch(&request).await {
-            Ok(response) => response,
-            Err(error) => error.into_response(),
-        }
+    async fn handle(&self, request: Request) -> Response {
+        kit::component::serve(self, request).await
+    }
+}
+
+impl Routes for Service {
+    type Route = Route;
+    type Error = Error;
+
+    fn router(&self) -> &Router<Route> {
+        &self.routes
     }
 
-    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
-        let (route, _) = self.routes.at(request.method(), request.uri().path())?;
+    async fn dispatch(&self, route: Route, _: &Params, request: &Request) -> Result<Response, Error> {
         match route {
             Route::Health => Ok(health::report(
                 SERVICE,
@@ -138,6 +145,11 @@ impl Service {
                 Ok(response)
             }
         }
+    }
+
+    /// A `users` answer relayed as it is (see [`Error::Forward`]).
+    fn error_response(error: Error) -> Response {
+        error.into_response()
     }
 }
 

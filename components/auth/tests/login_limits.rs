@@ -11,7 +11,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use kit::jwt::generate_key_pair;
-use kit::{Config, Ctx, Problem, Request, Response, Upstream};
+use kit::{Component, Config, Ctx, Problem, Request, Response, Upstream};
 
 /// `users`, answering every credentials check "wrong password" after a pause as long as an Argon2id
 /// verification, and counting them.

@@ -39,7 +39,7 @@ use kit::jwt::{
     bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
     MAX_SERVICE_TOKEN_LIFETIME_SECS,
 };
-use kit::{Config, Ctx, Problem, Request, Response, Upstream};
+use kit::{Component, Config, Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
 use catalog::cached_reads::{Answer, CachedReads, X_PC_CATALOG_CACHE};
@@ -55,7 +55,7 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 ///
 /// Spin builds it for every request, so it reads only what every request needs; the token verifier (keys
 /// parsed from PEM) and the CORS policy are built on first use, which a `GET /health/live` or an anonymous
-/// catalog read never reaches. [`Service::check_config`] builds them eagerly (devhost at start, `/health`).
+/// catalog read never reaches. [`Component::check_config`] builds them eagerly (devhost at start, `/health`).
 #[derive(Debug)]
 pub struct Service {
     config: Config,
@@ -71,9 +71,9 @@ pub struct Service {
     health_timeout: Duration,
 }
 
-impl Service {
-    /// Builds the gateway from its variables (the verifier and CORS policy later, when a request needs them).
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    /// The verifier and CORS policy are built later, when a request needs them.
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
         Ok(Self {
             config: config.clone(),
@@ -88,44 +88,15 @@ impl Service {
         })
     }
 
-    /// Builds everything [`Service::new`] leaves for later, so a bad key is an error now rather than at the
-    /// first request that needs it.
-    pub fn check_config(&self) -> Result<(), ConfigError> {
+    /// A bad key is an error now rather than at the first request that needs it.
+    fn check_config(&self) -> Result<(), ConfigError> {
         self.verifier()?;
         self.cors()?;
         Ok(())
     }
 
-    fn verifier(&self) -> Result<&Verifier, ConfigError> {
-        if let Some(verifier) = self.verifier.get() {
-            return Ok(verifier);
-        }
-        let verifier = build_verifier(&self.config)?;
-        Ok(self.verifier.get_or_init(|| verifier))
-    }
-
-    fn catalog(&self) -> Option<&CachedReads> {
-        self.catalog
-            .get_or_init(|| match CachedReads::from_config(&self.config) {
-                Ok(reads) => Some(reads),
-                Err(error) => {
-                    tracing::error!(%error, "catalog cache settings unusable; forwarding every catalog read");
-                    None
-                }
-            })
-            .as_ref()
-    }
-
-    fn cors(&self) -> Result<&Cors, ConfigError> {
-        if let Some(cors) = self.cors.get() {
-            return Ok(cors);
-        }
-        let cors = Cors::new(self.config.get("cors_allowed_origins")?.as_deref().unwrap_or(""));
-        Ok(self.cors.get_or_init(|| cors))
-    }
-
     /// Handles one public request.
-    pub async fn handle(&self, request: Request) -> Response {
+    async fn handle(&self, request: Request) -> Response {
         let started = Instant::now();
         let request_id = request_id_for(&request);
         let method = request.method().clone();
@@ -160,6 +131,36 @@ impl Service {
             "request"
         );
         response
+    }
+}
+
+impl Service {
+    fn verifier(&self) -> Result<&Verifier, ConfigError> {
+        if let Some(verifier) = self.verifier.get() {
+            return Ok(verifier);
+        }
+        let verifier = build_verifier(&self.config)?;
+        Ok(self.verifier.get_or_init(|| verifier))
+    }
+
+    fn catalog(&self) -> Option<&CachedReads> {
+        self.catalog
+            .get_or_init(|| match CachedReads::from_config(&self.config) {
+                Ok(reads) => Some(reads),
+                Err(error) => {
+                    tracing::error!(%error, "catalog cache settings unusable; forwarding every catalog read");
+                    None
+                }
+            })
+            .as_ref()
+    }
+
+    fn cors(&self) -> Result<&Cors, ConfigError> {
+        if let Some(cors) = self.cors.get() {
+            return Ok(cors);
+        }
+        let cors = Cors::new(self.config.get("cors_allowed_origins")?.as_deref().unwrap_or(""));
+        Ok(self.cors.get_or_init(|| cors))
     }
 
     async fn dispatch(&self, request: Request, request_id: &str) -> Result<(Response, Outcome), Error> {

@@ -9,9 +9,10 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use gateway::Service;
+
 use kit::identity::Role;
 use kit::jwt::{generate_key_pair, now_secs, AccessClaims, Signer, ACCESS_TOKEN_TYPE};
-use kit::{Config, Ctx, Request, Response, Upstream};
+use kit::{Component, Config, Ctx, Request, Response, Upstream};
 
 /// Answers as each named component would; records every request it forwards.
 #[derive(Default)]

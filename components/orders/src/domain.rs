@@ -38,7 +38,7 @@ pub struct OrderRequest {
 impl OrderRequest {
     /// Validates `order`, reporting every bad field.
     pub fn parse(order: NewOrder) -> Result<Self, kit::Problem> {
-        let mut errors = Vec::new();
+        let mut errors = kit::Fields::default();
         if order.items.is_empty() || order.items.len() > MAX_LINES {
             errors.push(FieldError::new("items", format!("must have 1 to {MAX_LINES} lines")));
         }
@@ -62,9 +62,7 @@ impl OrderRequest {
                 lines.push((product, quantity));
             }
         }
-        if !errors.is_empty() {
-            return Err(kit::Problem::validation(errors));
-        }
+        errors.finish()?;
         lines.sort();
         Ok(Self { lines })
     }

@@ -9,7 +9,7 @@ use kit::{FieldError, Problem};
 pub enum Error {
     /// The request itself is wrong; the problem is already client-facing.
     #[error("{0}")]
-    Request(Problem),
+    Request(#[from] Problem),
     /// No such order, or one the caller may not see.
     #[error("order not found")]
     NotFound,
@@ -42,12 +42,6 @@ pub enum Error {
     /// Postgres failed.
     #[error(transparent)]
     Db(#[from] DbError),
-}
-
-impl From<Problem> for Error {
-    fn from(problem: Problem) -> Self {
-        Error::Request(problem)
-    }
 }
 
 impl From<Error> for Problem {

@@ -24,19 +24,22 @@ pub mod store;
 use http::Method;
 use kit::bridge::Bridge;
 use kit::cache::Cache;
+use kit::component::{id, Routes};
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
-use kit::router::Router;
-use kit::{Ctx, Problem, Request, Response};
+use kit::router::{Params, Router};
+use kit::{Component, Ctx, Request, Response};
 
 use crate::error::Error;
 use crate::limits::OrderLimits;
 
 const SERVICE: &str = "orders";
 
+/// The operations of this component's routes.
+#[allow(missing_docs)] // Each variant is named after its route in the table below.
 #[derive(Debug, Clone, Copy)]
-enum Route {
+pub enum Route {
     Health,
     Place,
     List,
@@ -63,9 +66,8 @@ pub struct Service {
     routes: Router<Route>,
 }
 
-impl Service {
-    /// Builds the service from its variables.
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
         let cache = Cache::from_config(config)?;
         Ok(Self {
@@ -77,17 +79,21 @@ impl Service {
         })
     }
 
-    /// Handles one request.
-    pub async fn handle(&self, request: Request) -> Response {
-        match self.dispatch(&request).await {
-            Ok(response) => response,
-            Err(error) => Problem::from(error).into_response(),
-        }
+    async fn handle(&self, request: Request) -> Response {
+        kit::component::serve(self, request).await
+    }
+}
+
+impl Routes for Service {
+    type Route = Route;
+    type Error = Error;
+
+    fn router(&self) -> &Router<Route> {
+        &self.routes
     }
 
-    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
-        let (route, params) = self.routes.at(request.method(), request.uri().path())?;
-        let id = params.get("id").unwrap_or_default();
+    async fn dispatch(&self, route: Route, params: &Params, request: &Request) -> Result<Response, Error> {
+        let id = id(params);
         // Every bridge call of this request carries its x-request-id.
         let bridge = self.bridge.for_request(request);
         match route {

@@ -10,15 +10,14 @@
 //! placing an order needs no bridge call after the reservation. A customer sees and cancels only their own
 //! orders (others are 404); an admin sees all.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use kit::bridge::{Bridge, BridgeError, ReservedLine, StockLine};
 use kit::db::Db;
 use kit::http::{json, parse_json, parse_query};
 use kit::identity::Identity;
+use kit::page::{Cursor, Limit, Page};
 use kit::{FieldError, Problem, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
 use crate::domain::{idempotency_key, keyed_order_id, NewOrder, OrderRequest};
@@ -40,7 +39,7 @@ pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Req
 
     if let Some(key) = &key {
         if let Some(order) = replay(db, user_id, key, &hash).await? {
-            return Ok(created(&order));
+            return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
         }
     }
 
@@ -84,7 +83,7 @@ async fn reserve_and_write(
             // looked): answer as a replay would, which also refuses another body under the same key.
             if let Some(key) = &key {
                 if let Some(order) = replay(db, user_id, key, &hash).await? {
-                    return Ok(created(&order));
+                    return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
                 }
             }
             if outcome == store::Inserted::ReservationLost && store::find(db, order_id).await?.is_none() {
@@ -106,7 +105,7 @@ async fn reserve_and_write(
         return Err(Error::NotFound);
     }
     tracing::info!(%order_id, user_id = %identity.user_id, total_cents = order.total_cents, "order placed");
-    Ok(created(&order))
+    Ok(kit::http::created(&format!("/orders/{}", order.id), &order))
 }
 
 /// The order a repeated Idempotency-Key created, if the request is the same; 422 if it is not.
@@ -225,14 +224,8 @@ async fn visible(db: &Db, identity: &Identity, raw_id: &str) -> Result<Order, Er
 struct ListQuery {
     user_id: Option<String>,
     status: Option<String>,
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct Page {
-    items: Vec<Order>,
-    next_cursor: Option<String>,
 }
 
 /// `GET /orders`: a customer's own orders; an admin's view of all, filterable by user and status. Newest
@@ -240,10 +233,7 @@ struct Page {
 pub async fn list(db: &Db, request: &Request) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let query: ListQuery = parse_query(request)?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(Problem::bad_request("limit must be between 1 and 100").into());
-    }
+    let limit = Limit::parse(query.limit).map_err(Problem::bad_query)?;
     let user_id = if identity.is_admin() {
         query
             .user_id
@@ -262,30 +252,9 @@ pub async fn list(db: &Db, request: &Request) -> Result<Response, Error> {
             return Err(Problem::bad_request("status must be pending, confirmed or cancelled").into());
         }
     }
-    let before = query.cursor.as_deref().map(decode_cursor).transpose()?;
-    let filter = ListFilter { user_id, status: query.status, before, limit: i64::from(limit) + 1 };
-    let mut items = store::list(db, &filter).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|order| URL_SAFE_NO_PAD.encode(format!("{}:{}", order.created_us, order.id)))
-    } else {
-        None
-    };
-    Ok(json(StatusCode::OK, &Page { items, next_cursor }))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, Uuid), Error> {
-    let invalid = || Error::Request(Problem::bad_request("the cursor is invalid"));
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (micros, id) = text.split_once(':').ok_or_else(invalid)?;
-    Ok((micros.parse().map_err(|_| invalid())?, Uuid::parse_str(id).map_err(|_| invalid())?))
-}
-
-fn created(order: &Order) -> Response {
-    let mut response = json(StatusCode::CREATED, order);
-    if let Ok(location) = HeaderValue::from_str(&format!("/orders/{}", order.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
+    // The key is the last order's creation instant (µs) and id: newest first, ties by id.
+    let before: Option<(i64, Uuid)> = Cursor::decode_opt(query.cursor.as_deref()).map_err(Problem::bad_query)?;
+    let filter = ListFilter { user_id, status: query.status, before, limit: limit.fetch() };
+    let orders = store::list(db, &filter).await?;
+    Ok(json(StatusCode::OK, &Page::from_rows(orders, limit, |last| (last.created_us, last.id.clone()))))
 }

@@ -7,19 +7,12 @@ use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// RFC 3339 UTC text of a timestamp column.
-macro_rules! rfc3339 {
-    ($column:literal) => {
-        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
-    };
-}
-
 /// The columns of an [`Order`] (`o` is the order, items aggregated as JSON).
 const ORDER_COLUMNS: &str = concat!(
     "o.id, o.user_id, o.status, o.total_cents, o.currency, ",
-    rfc3339!("o.created_at"),
+    kit::rfc3339!("o.created_at"),
     " AS created_at, ",
-    rfc3339!("o.updated_at"),
+    kit::rfc3339!("o.updated_at"),
     " AS updated_at, (extract(epoch FROM o.created_at) * 1000000)::int8 AS created_us, ",
     "coalesce((SELECT jsonb_agg(jsonb_build_object('product_id', i.product_id, 'name', i.name, ",
     "'unit_price_cents', i.unit_price_cents, 'quantity', i.quantity) ORDER BY i.product_id) ",
@@ -121,7 +114,7 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> 
            SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) \
          SELECT (SELECT count(*) FROM new_order)::int8 AS orders, \
            EXISTS (SELECT 1 FROM orders.orders WHERE id = $1) AS existed",
-        now = rfc3339!("now()"),
+        now = kit::rfc3339!("now()"),
         commit = reservations::COMMIT_CTE,
     );
     #[derive(Deserialize)]
@@ -226,7 +219,7 @@ pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value)
              jsonb_set(jsonb_set($3::jsonb, '{{time}}', to_jsonb(c.text)), '{{data,cancelled_at}}', to_jsonb(c.text)) \
            FROM cancelled x, clock c RETURNING 1) \
          SELECT (SELECT count(*) FROM cancelled)::int8 AS cancelled, (SELECT count(*) FROM released)::int8 AS released",
-        now = rfc3339!("now()"),
+        now = kit::rfc3339!("now()"),
         release = reservations::release_on_cancel_ctes(),
     );
     #[derive(Deserialize)]

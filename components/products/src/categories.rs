@@ -1,18 +1,17 @@
 //! `/categories`: public reads, admin-only writes. Categories form a tree (`parent_id`); a category with
 //! products or subcategories cannot be deleted (409), and a parent that would make a cycle is a 422.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use http::StatusCode;
 use kit::http::{parse_json, parse_query};
 use kit::identity::Identity;
-use kit::{FieldError, Request, Response};
-use serde::{Deserialize, Serialize};
+use kit::page::{bad_cursor, Cursor, Limit, Page};
+use kit::{FieldError, Fields, Problem, Request, Response};
+use serde::Deserialize;
 
-use crate::domain::{parse_id, Fields, Limit, Name, Slug, CATEGORY_NAME_MAX};
+use crate::domain::{parse_id, Name, Slug, CATEGORY_NAME_MAX};
 use crate::error::Error;
-use crate::store::{Category, CategoryDeletion, CategoryUpdate, CategoryWrite};
-use crate::{created, Service};
+use crate::store::{CategoryDeletion, CategoryUpdate, CategoryWrite};
+use crate::Service;
 
 /// The body of `POST /categories` and `PUT /categories/{id}`. Without a `slug`, one is derived from the
 /// name's ASCII letters and digits.
@@ -44,7 +43,7 @@ impl CategoryBody {
                 fields.check("parent_id", parse_id(text).map(Some).ok_or_else(|| "must be a UUID".to_owned()))
             }
         };
-        fields.finish().map_err(Error::Validation)?;
+        fields.finish()?;
         match (name, slug, parent_id) {
             (Some(name), Some(slug), Some(parent_id)) => Ok(CategoryWrite { name, slug, parent_id }),
             // Not reachable: a missing value always recorded a field error above.
@@ -61,33 +60,18 @@ struct ListQuery {
     cursor: Option<String>,
 }
 
-/// A page of categories, in slug order.
-#[derive(Debug, Serialize)]
-struct Page {
-    items: Vec<Category>,
-    next_cursor: Option<String>,
-}
-
 /// `GET /categories`.
 pub async fn list(service: &Service, request: &Request) -> Result<Response, Error> {
     let query: ListQuery = parse_query(request)?;
-    let limit = Limit::parse(query.limit).map_err(|message| Error::bad_query("limit", message))?;
-    let after =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(cursor) => Some(decode_cursor(cursor).ok_or_else(|| {
-                Error::BadQuery(FieldError::new("cursor", "is not a cursor returned by this listing"))
-            })?),
-        };
-    let (items, more) = service.store.categories(after.as_ref().map(Slug::as_str), limit).await?;
-    let next_cursor = if more { items.last().map(|last| URL_SAFE_NO_PAD.encode(&last.slug)) } else { None };
-    Ok(service.public_read(request, kit::http::json(StatusCode::OK, &Page { items, next_cursor })))
-}
-
-/// A cursor is the last slug of the previous page, base64url-encoded.
-fn decode_cursor(cursor: &str) -> Option<Slug> {
-    let bytes = URL_SAFE_NO_PAD.decode(cursor.trim()).ok()?;
-    Slug::parse(std::str::from_utf8(&bytes).ok()?).ok()
+    let limit = Limit::parse(query.limit).map_err(Problem::bad_query)?;
+    // The key is the last slug of the previous page.
+    let after = match Cursor::<String>::decode_opt(query.cursor.as_deref()).map_err(Problem::bad_query)? {
+        None => None,
+        Some(slug) => Some(Slug::parse(&slug).map_err(|_| Problem::bad_query(bad_cursor(None)))?),
+    };
+    let categories = service.store.categories(after.as_ref().map(Slug::as_str), limit).await?;
+    let page = Page::from_rows(categories, limit, |last| last.slug.clone());
+    Ok(service.public_read(request, kit::http::json(StatusCode::OK, &page)))
 }
 
 /// `GET /categories/{id}`.
@@ -102,7 +86,7 @@ pub async fn create(service: &Service, request: &Request) -> Result<Response, Er
     Identity::require_admin(request.headers())?;
     let write = parse_json::<CategoryBody>(request)?.validate()?;
     let category = service.store.create_category(&write).await?;
-    Ok(created(&format!("/categories/{}", category.id), &category))
+    Ok(kit::http::created(&format!("/categories/{}", category.id), &category))
 }
 
 /// `PUT /categories/{id}` (admin): replaces name, slug and parent.

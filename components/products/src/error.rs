@@ -9,7 +9,7 @@ use kit::{FieldError, Problem};
 pub enum Error {
     /// A problem decided at the edge (malformed body, bad query, missing identity, unknown route).
     #[error("{0}")]
-    Problem(Box<Problem>),
+    Request(Box<Problem>),
     /// Invalid fields of a write (422).
     #[error("invalid fields")]
     Validation(Vec<FieldError>),
@@ -43,7 +43,7 @@ pub enum Error {
 
 impl From<Problem> for Error {
     fn from(problem: Problem) -> Self {
-        Error::Problem(Box::new(problem))
+        Error::Request(Box::new(problem))
     }
 }
 
@@ -125,7 +125,7 @@ impl From<DbError> for Error {
 impl From<Error> for Problem {
     fn from(error: Error) -> Self {
         match error {
-            Error::Problem(problem) => *problem,
+            Error::Request(problem) => *problem,
             Error::Validation(errors) => Problem::validation(errors),
             Error::BadQuery(field) => Problem::bad_request("invalid query parameters").with_errors(vec![field]),
             Error::NotFound => Problem::not_found(),

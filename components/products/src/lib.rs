@@ -21,14 +21,13 @@ pub mod error;
 pub mod products;
 pub mod store;
 
-use bytes::Bytes;
-use http::{header, HeaderValue, Method, StatusCode};
+use http::{header, HeaderValue, Method};
+use kit::component::{id, Routes};
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
-use kit::router::Router;
-use kit::{Ctx, Problem, Request, Response};
-use serde::Serialize;
+use kit::router::{Params, Router};
+use kit::{Component, Ctx, Request, Response};
 
 use crate::error::Error;
 use crate::store::Store;
@@ -39,8 +38,10 @@ const SERVICE: &str = "products";
 
 pub use catalog::{cache, cached_reads, domain, listing, X_CACHE};
 
+/// The operations of this component's routes.
+#[allow(missing_docs)] // Each variant is named after its route in the table below.
 #[derive(Debug, Clone, Copy)]
-enum Route {
+pub enum Route {
     Health,
     ListProducts,
     CreateProduct,
@@ -81,9 +82,8 @@ pub struct Service {
     public_cache_control: String,
 }
 
-impl Service {
-    /// Builds the service from its variables.
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         Ok(Self {
             store: Store::new(Db::from_config(&ctx.config)?),
             cache: CatalogCache::from_config(&ctx.config)?,
@@ -92,38 +92,38 @@ impl Service {
         })
     }
 
-    /// Handles one request. `HEAD` is answered as `GET` without the body.
-    pub async fn handle(&self, request: Request) -> Response {
-        let head = request.method() == Method::HEAD;
-        let method = if head { Method::GET } else { request.method().clone() };
-        let mut response = match self.routes.at(&method, request.uri().path()) {
-            Ok((route, params)) => {
-                let id = params.get("id").unwrap_or_default();
-                match self.dispatch(route, &request, id).await {
-                    Ok(response) => {
-                        // Publish the catalog version a successful write moved, so the next read sees it.
-                        if method != Method::GET && response.status().is_success() && self.cache.enabled() {
-                            match self.store.version().await {
-                                Ok(version) => self.cache.publish_version(version).await,
-                                Err(error) => {
-                                    tracing::warn!(%error, "catalog version unreadable after a write; readers see it within the lease")
-                                }
-                            }
-                        }
-                        response
-                    }
-                    Err(error) => Problem::from(error).into_response(),
-                }
-            }
-            Err(problem) => problem.into_response(),
-        };
-        if head {
-            *response.body_mut() = Bytes::new();
-        }
-        response
+    async fn handle(&self, request: Request) -> Response {
+        kit::component::serve(self, request).await
+    }
+}
+
+impl Routes for Service {
+    type Route = Route;
+    type Error = Error;
+
+    fn router(&self) -> &Router<Route> {
+        &self.routes
     }
 
-    async fn dispatch(&self, route: Route, request: &Request, id: &str) -> Result<Response, Error> {
+    async fn dispatch(&self, route: Route, params: &Params, request: &Request) -> Result<Response, Error> {
+        let response = self.route(route, id(params), request).await?;
+        // Publish the catalog version a successful write moved, so the next read sees it.
+        let write = !matches!(*request.method(), Method::GET | Method::HEAD);
+        if write && response.status().is_success() && self.cache.enabled() {
+            match self.store.version().await {
+                Ok(version) => self.cache.publish_version(version).await,
+                Err(error) => {
+                    tracing::warn!(%error, "catalog version unreadable after a write; readers see it within the lease")
+                }
+            }
+        }
+        Ok(response)
+    }
+}
+
+impl Service {
+    /// Runs the handler of `route`.
+    async fn route(&self, route: Route, id: &str, request: &Request) -> Result<Response, Error> {
         match route {
             Route::Health => {
                 // The cache is an optimisation: without Redis the service still answers from Postgres.
@@ -146,9 +146,7 @@ impl Service {
             Route::DeleteCategory => categories::delete(self, request, id).await,
         }
     }
-}
 
-impl Service {
     /// [`read_response`] with this service's `Cache-Control`.
     fn read_response(&self, request: &Request, entry: Entry, status: CacheStatus, audience: Audience) -> Response {
         read_response(request, entry, status, audience, &self.public_cache_control)
@@ -161,15 +159,6 @@ impl Service {
         response.headers_mut().insert(header::VARY, HeaderValue::from_static("authorization"));
         kit::http::conditional(request.headers(), &etag, &self.public_cache_control, response)
     }
-}
-
-/// 201 with `Location`.
-fn created<T: Serialize>(location: &str, value: &T) -> Response {
-    let mut response = kit::http::json(StatusCode::CREATED, value);
-    if let Ok(location) = HeaderValue::from_str(location) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }
 
 kit::spin_component!(Service);

@@ -6,11 +6,14 @@ use kit::identity::Identity;
 use kit::{Request, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{parse_id, Currency, Description, Fields, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
+use kit::page::Page;
+use kit::Fields;
+
+use crate::domain::{parse_id, Currency, Description, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
 use crate::error::Error;
 use crate::listing::{Filter, RawListQuery};
 use crate::store::{Product, ProductChange, ProductDeletion, ProductWrite};
-use crate::{created, Service};
+use crate::Service;
 use catalog::cache::{Entry, Lookup};
 use catalog::{Audience, CacheStatus};
 
@@ -67,7 +70,7 @@ impl ProductBody {
             None if stock_required => fields.check("stock", Err::<Option<Stock>, _>("is required".to_owned())),
             None => Some(None),
         };
-        fields.finish().map_err(Error::Validation)?;
+        fields.finish()?;
         match (sku, name, description, category_id, cents, currency, stock) {
             (Some(sku), Some(name), Some(description), Some(category_id), Some(cents), Some(currency), Some(stock)) => {
                 Ok(ProductWrite {
@@ -84,13 +87,6 @@ impl ProductBody {
             _ => Err(Error::Internal("a field was neither valid nor reported".to_owned())),
         }
     }
-}
-
-/// A page of products.
-#[derive(Debug, Serialize)]
-struct Page<'a> {
-    items: &'a [Product],
-    next_cursor: Option<String>,
 }
 
 /// `GET /products`: the filtered, sorted, paged listing (cached unless inactive products are included).
@@ -144,8 +140,8 @@ where
 
 /// A page of the listing, its `ETag` derived from its bytes.
 async fn listing_entry(service: &Service, filter: &Filter) -> Result<Entry, Error> {
-    let (items, next) = service.store.products(filter).await?;
-    let body = to_json(&Page { items: &items, next_cursor: next.map(|cursor| cursor.encode()) })?;
+    let products = service.store.products(filter).await?;
+    let body = to_json(&Page::from_rows(products, filter.limit, |last| last.cursor(filter.sort)))?;
     Ok(Entry { etag: kit::http::content_etag(&body), body: body.into() })
 }
 
@@ -158,7 +154,7 @@ pub async fn create(service: &Service, request: &Request) -> Result<Response, Er
     Identity::require_admin(request.headers())?;
     let write = parse_json::<ProductBody>(request)?.validate(true)?;
     let product = service.store.create_product(&write).await?;
-    with_etag(created(&format!("/products/{}", product.id), &product), &product)
+    with_etag(kit::http::created(&format!("/products/{}", product.id), &product), &product)
 }
 
 /// `PUT /products/{id}` (admin): replaces every writable field. Stock moves under orders' feet, so a body with
@@ -269,7 +265,7 @@ mod tests {
         assert_eq!(parse_if_match(&header("\"42\"")).unwrap(), Some(42));
         assert_eq!(parse_if_match(&header(" * ")).unwrap(), None);
         for malformed in ["W/\"42\"", "42", "\"x\"", "\"1\", \"2\"", "", "\"-1\"", "\"+1\""] {
-            assert!(matches!(parse_if_match(&header(malformed)), Err(Error::Problem(_))), "{malformed}");
+            assert!(matches!(parse_if_match(&header(malformed)), Err(Error::Request(_))), "{malformed}");
         }
     }
 
@@ -277,8 +273,8 @@ mod tests {
     fn stock_is_required_to_create_only() {
         let json = serde_json::json!({ "sku": "tea-1", "name": "Tea", "price": {"cents": 1, "currency": "EUR"} });
         let product: ProductBody = serde_json::from_value(json.clone()).unwrap();
-        let Err(Error::Validation(errors)) = product.validate(true) else { panic!("stock is required to create") };
-        assert_eq!(errors[0].field, "stock");
+        let Err(Error::Request(problem)) = product.validate(true) else { panic!("stock is required to create") };
+        assert_eq!(problem.errors[0].field, "stock");
         let product: ProductBody = serde_json::from_value(json).unwrap();
         assert_eq!(product.validate(false).unwrap().stock, None);
     }
@@ -292,8 +288,8 @@ mod tests {
         let result = body(serde_json::json!({
             "sku": "", "name": "", "category_id": "nope", "price": {"cents": -1, "currency": "EURO"}, "stock": -3
         }));
-        let Err(Error::Validation(errors)) = result else { panic!("expected a validation error") };
-        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        let Err(Error::Request(problem)) = result else { panic!("expected a validation error") };
+        let fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["sku", "name", "category_id", "price.cents", "price.currency", "stock"]);
     }
 

@@ -9,24 +9,19 @@
 use kit::db::{Db, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Description, Limit, Money, Name, Sku, Slug, Stock};
+use kit::page::Limit;
+
+use crate::domain::{Description, Money, Name, Sku, Slug, Stock};
 use crate::error::Error;
 use crate::listing::{CategoryRef, Cursor, Filter, Sort, SortKey};
-
-/// RFC 3339 text of a timestamptz column, in UTC with microseconds.
-macro_rules! rfc3339 {
-    ($column:literal) => {
-        concat!("to_char(", $column, " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
-    };
-}
 
 /// The columns of a product row, from a relation aliased `p`.
 const PRODUCT_COLUMNS: &str = concat!(
     "p.id, p.sku, p.name, p.description, p.category_id, ",
     "jsonb_build_object('cents', p.price_cents, 'currency', p.currency) AS price, p.stock, p.active, ",
-    rfc3339!("p.created_at"),
+    kit::rfc3339!("p.created_at"),
     " AS created_at, ",
-    rfc3339!("p.updated_at"),
+    kit::rfc3339!("p.updated_at"),
     " AS updated_at, (extract(epoch FROM p.created_at) * 1000000)::int8 AS created_us, lower(p.name) AS name_key, \
      p.revision"
 );
@@ -34,9 +29,9 @@ const PRODUCT_COLUMNS: &str = concat!(
 /// The columns of a category row, from a relation aliased `c`.
 const CATEGORY_COLUMNS: &str = concat!(
     "c.id, c.name, c.slug, c.parent_id, ",
-    rfc3339!("c.created_at"),
+    kit::rfc3339!("c.created_at"),
     " AS created_at, ",
-    rfc3339!("c.updated_at"),
+    kit::rfc3339!("c.updated_at"),
     " AS updated_at"
 );
 
@@ -251,8 +246,9 @@ impl Store {
         Ok(self.db.query_opt(&sql, &[id.into(), include_inactive.into()]).await?)
     }
 
-    /// One page of products matching `filter`, and the cursor of the next page when there is one.
-    pub async fn products(&self, filter: &Filter) -> Result<(Vec<Product>, Option<Cursor>), Error> {
+    /// The products of one page matching `filter`, and one more when a next page exists
+    /// ([`Limit::fetch`](kit::page::Limit::fetch)).
+    pub async fn products(&self, filter: &Filter) -> Result<Vec<Product>, Error> {
         let mut query = Query::default();
         let mut with = String::new();
         let mut conditions = Vec::new();
@@ -311,21 +307,13 @@ impl Store {
             let id = query.bind(cursor.id().into());
             conditions.push(format!("({key}, p.id) {compare} ({k}, {id}::uuid)"));
         }
-        let limit = query.bind((filter.limit.get() + 1).into());
+        let limit = query.bind(filter.limit.fetch().into());
         let condition = if conditions.is_empty() { "true".to_owned() } else { conditions.join(" AND ") };
         let sql = format!(
             "{with}SELECT {PRODUCT_COLUMNS} FROM catalog.products p WHERE {condition} \
              ORDER BY {key} {direction}, p.id {direction} LIMIT {limit}"
         );
-        let mut products: Vec<Product> = self.db.query_all(&sql, &query.params).await?;
-        let page = usize::try_from(filter.limit.get()).unwrap_or(usize::MAX);
-        let next = if products.len() > page {
-            products.truncate(page);
-            products.last().map(|last| last.cursor(filter.sort))
-        } else {
-            None
-        };
-        Ok((products, next))
+        Ok(self.db.query_all(&sql, &query.params).await?)
     }
 
     /// Creates a product.
@@ -403,19 +391,14 @@ impl Store {
         Ok(self.db.query_opt(&sql, &[id.into()]).await?)
     }
 
-    /// One page of categories in slug order, after the slug `after`; and whether there are more.
-    pub async fn categories(&self, after: Option<&str>, limit: Limit) -> Result<(Vec<Category>, bool), Error> {
+    /// One page of categories in slug order after the slug `after`, and one more when a next page exists.
+    pub async fn categories(&self, after: Option<&str>, limit: Limit) -> Result<Vec<Category>, Error> {
         let sql = format!(
             "SELECT {CATEGORY_COLUMNS} FROM catalog.categories c \
              WHERE $1::text IS NULL OR (c.slug COLLATE \"C\") > ($1::text COLLATE \"C\") \
              ORDER BY c.slug COLLATE \"C\" LIMIT $2"
         );
-        let mut categories: Vec<Category> =
-            self.db.query_all(&sql, &[after.map(str::to_owned).into(), (limit.get() + 1).into()]).await?;
-        let page = usize::try_from(limit.get()).unwrap_or(usize::MAX);
-        let more = categories.len() > page;
-        categories.truncate(page);
-        Ok((categories, more))
+        Ok(self.db.query_all(&sql, &[after.map(str::to_owned).into(), limit.fetch().into()]).await?)
     }
 
     /// Creates a category.

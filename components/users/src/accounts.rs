@@ -3,20 +3,19 @@
 //! Write bodies are explicit DTOs that reject unknown fields, and only an admin's DTO has `role` and
 //! `active`, so neither can be mass-assigned.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
-use http::{header, HeaderValue, StatusCode};
+use http::StatusCode;
 use kit::http::{header_str, json, parse_json, parse_query, X_PC_CLIENT_ADDR};
 use kit::identity::{Identity, Role};
 use kit::limit::GuessLimiter;
+use kit::page::{Cursor, Limit, Page};
 use kit::{Problem, Request, Response};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::domain::{new_account, Email, Fields, FullName, Password};
+use crate::domain::{new_account, Email, FullName, Password};
 use crate::error::Error;
 use crate::password;
-use crate::store::{self, Changes, ListFilter, NewUser, User};
+use crate::store::{self, Changes, ListFilter, NewUser};
 
 /// `POST /users` (admin): creates an account with any role.
 #[derive(Debug, Deserialize)]
@@ -62,15 +61,8 @@ struct ListQuery {
     email: Option<String>,
     role: Option<Role>,
     active: Option<bool>,
-    limit: Option<u32>,
+    limit: Option<i64>,
     cursor: Option<String>,
-}
-
-/// A page of a listing.
-#[derive(Debug, Serialize)]
-struct Page<T> {
-    items: Vec<T>,
-    next_cursor: Option<String>,
 }
 
 /// The id a path names (`me` or a UUID), if the caller may act on it; otherwise 404.
@@ -102,7 +94,7 @@ pub async fn create(db: &kit::db::Db, request: &Request) -> Result<Response, Err
     )
     .await?;
     tracing::info!(user_id = %user.id, role = user.role.as_str(), "user created by an admin");
-    Ok(created(&user))
+    Ok(kit::http::created(&format!("/users/{}", user.id), &user))
 }
 
 /// Refuses the `service` role, which belongs to native services' own tokens and never to an account.
@@ -117,34 +109,18 @@ fn user_role(role: Option<Role>) -> Result<(), Problem> {
 pub async fn list(db: &kit::db::Db, request: &Request) -> Result<Response, Error> {
     Identity::require_admin(request.headers())?;
     let query: ListQuery = parse_query(request)?;
-    let limit = query.limit.unwrap_or(20);
-    if !(1..=100).contains(&limit) {
-        return Err(Problem::bad_request("limit must be between 1 and 100").into());
-    }
-    let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
+    let limit = Limit::parse(query.limit).map_err(Problem::bad_query)?;
+    // The key is the last user's id (creation order is id order: UUIDv7).
+    let after: Option<Uuid> = Cursor::decode_opt(query.cursor.as_deref()).map_err(Problem::bad_query)?;
     let filter = ListFilter {
         email: query.email.map(|email| email.trim().to_ascii_lowercase()).filter(|email| !email.is_empty()),
         role: query.role,
         active: query.active,
         after,
-        // One extra row tells whether there is a next page.
-        limit: i64::from(limit) + 1,
+        limit: limit.fetch(),
     };
-    let mut items = store::list(db, &filter).await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|user| URL_SAFE_NO_PAD.encode(&user.id))
-    } else {
-        None
-    };
-    Ok(json(StatusCode::OK, &Page { items, next_cursor }))
-}
-
-fn decode_cursor(cursor: &str) -> Result<Uuid, Error> {
-    let invalid = || Error::Request(Problem::bad_request("the cursor is invalid"));
-    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?;
-    let text = String::from_utf8(bytes).map_err(|_| invalid())?;
-    Uuid::parse_str(&text).map_err(|_| invalid())
+    let users = store::list(db, &filter).await?;
+    Ok(json(StatusCode::OK, &Page::from_rows(users, limit, |last| last.id.clone())))
 }
 
 /// `GET /users/{id}`.
@@ -167,9 +143,9 @@ pub async fn update(db: &kit::db::Db, request: &Request, raw_id: &str) -> Result
         AdminUpdate { email: owner.email, full_name: owner.full_name, ..AdminUpdate::default() }
     };
     user_role(body.role)?;
-    let mut fields = Fields::default();
-    let email = body.email.as_deref().map(Email::parse).and_then(|parsed| fields.check(parsed));
-    let full_name = body.full_name.as_deref().map(FullName::parse).and_then(|parsed| fields.check(parsed));
+    let mut fields = kit::Fields::default();
+    let email = body.email.as_deref().map(Email::parse).and_then(|parsed| fields.record(parsed));
+    let full_name = body.full_name.as_deref().map(FullName::parse).and_then(|parsed| fields.record(parsed));
     fields.finish()?;
     let changes = Changes {
         email: email.map(|email| email.as_str().to_owned()),
@@ -249,13 +225,4 @@ async fn check_current_password(
     }
     guesses.succeeded(attempt).await;
     Ok(())
-}
-
-/// 201 with the user and its `Location`.
-pub(crate) fn created(user: &User) -> Response {
-    let mut response = json(StatusCode::CREATED, user);
-    if let Ok(location) = HeaderValue::from_str(&format!("/users/{}", user.id)) {
-        response.headers_mut().insert(header::LOCATION, location);
-    }
-    response
 }

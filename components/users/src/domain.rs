@@ -99,34 +99,14 @@ impl Password {
 
 /// The validated fields of a new account; every invalid field is reported at once (422).
 pub fn new_account(email: &str, full_name: &str, password: &str) -> Result<(Email, FullName, Password), kit::Problem> {
-    let mut fields = Fields::default();
-    let email = fields.check(Email::parse(email));
-    let full_name = fields.check(FullName::parse(full_name));
-    let password = fields.check(Password::parse(password, "password"));
+    let mut fields = kit::Fields::default();
+    let email = fields.record(Email::parse(email));
+    let full_name = fields.record(FullName::parse(full_name));
+    let password = fields.record(Password::parse(password, "password"));
     fields.finish()?;
     match (email, full_name, password) {
         (Some(email), Some(full_name), Some(password)) => Ok((email, full_name, password)),
         _ => Err(kit::Problem::internal()),
-    }
-}
-
-/// Collects field errors from several parses; `Ok` only when all succeeded.
-#[derive(Debug, Default)]
-pub struct Fields(Vec<FieldError>);
-
-impl Fields {
-    /// Records the outcome of one parse.
-    pub fn check<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
-        result.map_err(|error| self.0.push(error)).ok()
-    }
-
-    /// The validation problem, if any field failed.
-    pub fn finish(self) -> Result<(), kit::Problem> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(kit::Problem::validation(self.0))
-        }
     }
 }
 

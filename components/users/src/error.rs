@@ -11,7 +11,7 @@ use crate::password::HashError;
 pub enum Error {
     /// The request itself is wrong; the problem is already client-facing.
     #[error("{0}")]
-    Request(Problem),
+    Request(#[from] Problem),
     /// No such user, or one the caller may not see (both look the same, so ids cannot be probed).
     #[error("user not found")]
     NotFound,
@@ -33,12 +33,6 @@ pub enum Error {
     /// Hashing failed.
     #[error(transparent)]
     Hash(#[from] HashError),
-}
-
-impl From<Problem> for Error {
-    fn from(problem: Problem) -> Self {
-        Error::Request(problem)
-    }
 }
 
 impl From<Error> for Problem {

@@ -9,7 +9,6 @@ use kit::{Request, Response};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::accounts::created;
 use crate::domain::{new_account, Email};
 use crate::error::Error;
 use crate::password;
@@ -42,7 +41,7 @@ pub async fn create_customer(db: &Db, request: &Request) -> Result<Response, Err
         NewUser { email: email.as_str(), full_name: full_name.as_str(), role: Role::Customer, password_hash: &hash };
     let user = store::insert(db, &new).await?;
     tracing::info!(user_id = %user.id, "customer registered");
-    Ok(created(&user))
+    Ok(kit::http::created(&format!("/users/{}", user.id), &user))
 }
 
 /// Checks credentials: 200 with the user when they match an active account, otherwise the same 401 —

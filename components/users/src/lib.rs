@@ -25,19 +25,22 @@ pub mod store;
 
 use http::Method;
 use kit::cache::Cache;
+use kit::component::{id, Routes};
 use kit::config::ConfigError;
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::limit::{GuessLimiter, GuessPolicy, Limiter};
 use kit::router::{Params, Router};
-use kit::{Ctx, Problem, Request, Response};
+use kit::{Component, Ctx, Request, Response};
 
 use crate::error::Error;
 
 const SERVICE: &str = "users";
 
+/// The operations of this component's routes.
+#[allow(missing_docs)] // Each variant is named after its route in the table below.
 #[derive(Debug, Clone, Copy)]
-enum Route {
+pub enum Route {
     Health,
     Create,
     List,
@@ -73,9 +76,8 @@ pub struct Service {
     routes: Router<Route>,
 }
 
-impl Service {
-    /// Builds the service from its variables.
-    pub fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+impl Component for Service {
+    fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
         let cache = Cache::from_config(config)?;
         let prefix = config.get("redis_key_prefix")?.unwrap_or_else(|| "pc:".to_owned()) + "users:";
@@ -84,16 +86,20 @@ impl Service {
         Ok(Self { db: Db::from_config(config)?, cache, passwords, routes: routes() })
     }
 
-    /// Handles one request.
-    pub async fn handle(&self, request: Request) -> Response {
-        match self.dispatch(&request).await {
-            Ok(response) => response,
-            Err(error) => Problem::from(error).into_response(),
-        }
+    async fn handle(&self, request: Request) -> Response {
+        kit::component::serve(self, request).await
+    }
+}
+
+impl Routes for Service {
+    type Route = Route;
+    type Error = Error;
+
+    fn router(&self) -> &Router<Route> {
+        &self.routes
     }
 
-    async fn dispatch(&self, request: &Request) -> Result<Response, Error> {
-        let (route, params) = self.routes.at(request.method(), request.uri().path())?;
+    async fn dispatch(&self, route: Route, params: &Params, request: &Request) -> Result<Response, Error> {
         let db = &self.db;
         match route {
             Route::Health => Ok(health::report(
@@ -102,19 +108,15 @@ impl Service {
             )),
             Route::Create => accounts::create(db, request).await,
             Route::List => accounts::list(db, request).await,
-            Route::Get => accounts::get(db, request, id(&params)).await,
-            Route::Update => accounts::update(db, request, id(&params)).await,
-            Route::Delete => accounts::delete(db, request, id(&params)).await,
-            Route::ChangePassword => accounts::change_password(db, &self.passwords, request, id(&params)).await,
+            Route::Get => accounts::get(db, request, id(params)).await,
+            Route::Update => accounts::update(db, request, id(params)).await,
+            Route::Delete => accounts::delete(db, request, id(params)).await,
+            Route::ChangePassword => accounts::change_password(db, &self.passwords, request, id(params)).await,
             Route::InternalCreateCustomer => internal::create_customer(db, request).await,
             Route::InternalVerifyCredentials => internal::verify_credentials(db, request).await,
-            Route::InternalSession => internal::session(db, id(&params)).await,
+            Route::InternalSession => internal::session(db, id(params)).await,
         }
     }
-}
-
-fn id(params: &Params) -> &str {
-    params.get("id").unwrap_or_default()
 }
 
 kit::spin_component!(Service);

@@ -6,9 +6,13 @@ use kit::identity::Role;
 use serde::{Deserialize, Serialize};
 
 /// The columns of a [`User`], timestamps rendered as RFC 3339 UTC text.
-const USER_COLUMNS: &str = "id, email, full_name, role, active, \
-     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS created_at, \
-     to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS updated_at";
+const USER_COLUMNS: &str = concat!(
+    "id, email, full_name, role, active, ",
+    kit::rfc3339!("created_at"),
+    " AS created_at, ",
+    kit::rfc3339!("updated_at"),
+    " AS updated_at"
+);
 
 /// A user as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,6 @@
 //! Domain types of the catalog, parsed once at the edge: a value of one of these types is valid by
 //! construction, so the store and the handlers never re-check strings.
 
-use kit::FieldError;
 use serde::Serialize;
 
 /// Longest product name, in characters (also a CHECK in the migration).
@@ -209,58 +208,9 @@ impl Stock {
     }
 }
 
-/// A page size: 1..=100, default 20.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct Limit(u8);
-
-impl Limit {
-    /// The largest page.
-    pub const MAX: i64 = 100;
-
-    /// Parses a page size; `None` gives the default.
-    pub fn parse(raw: Option<i64>) -> Result<Self, String> {
-        match raw {
-            None => Ok(Self(20)),
-            Some(value) if (1..=Self::MAX).contains(&value) => Ok(Self(value as u8)),
-            Some(_) => Err(format!("must be between 1 and {}", Self::MAX)),
-        }
-    }
-
-    /// The size.
-    pub fn get(self) -> i64 {
-        i64::from(self.0)
-    }
-}
-
 /// A resource id from a path segment: `None` for anything that is not a UUID (the caller answers 404).
 pub fn parse_id(raw: &str) -> Option<uuid::Uuid> {
     uuid::Uuid::parse_str(raw).ok()
-}
-
-/// Collects field errors while parsing a request body, so one response names every invalid field.
-#[derive(Debug, Default)]
-pub struct Fields(Vec<FieldError>);
-
-impl Fields {
-    /// The parsed value, or `None` after recording the error under `field`.
-    pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(message) => {
-                self.0.push(FieldError::new(field, message));
-                None
-            }
-        }
-    }
-
-    /// The collected errors, or `Ok` when there were none.
-    pub fn finish(self) -> Result<(), Vec<FieldError>> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(self.0)
-        }
-    }
 }
 
 #[cfg(test)]
@@ -309,13 +259,9 @@ mod tests {
     }
 
     #[test]
-    fn stock_and_limit_have_ranges() {
+    fn stock_has_a_range() {
         assert!(Stock::parse(-1).is_err());
         assert!(Stock::parse(i64::from(i32::MAX) + 1).is_err());
         assert_eq!(Stock::parse(0).unwrap().get(), 0);
-        assert_eq!(Limit::parse(None).unwrap().get(), 20);
-        assert_eq!(Limit::parse(Some(100)).unwrap().get(), 100);
-        assert!(Limit::parse(Some(0)).is_err());
-        assert!(Limit::parse(Some(101)).is_err());
     }
 }

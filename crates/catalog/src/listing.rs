@@ -5,19 +5,19 @@
 //! matter (the name filter, the sort, slugs, UUIDs), and the key is a hash of the normalised struct, whose
 //! field order is fixed — so `?sort=PRICE_ASC&name=Tea` and `?name=tea&sort=price_asc` share one entry.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use kit::FieldError;
 
-use crate::domain::{Currency, Limit, Slug, SLUG_MAX};
+use kit::page::{bad_cursor, Limit};
+
+use crate::domain::{Currency, Slug, SLUG_MAX};
 
 /// Longest accepted name filter, in characters.
 const NAME_FILTER_MAX: usize = 100;
-/// Longest accepted cursor, in bytes (a real one is well under 400).
-const CURSOR_MAX: usize = 1024;
+/// Longest name a name-order cursor may carry, in bytes.
+const CURSOR_NAME_MAX: usize = 1024;
 /// Largest `created_at` a cursor may carry: 9999-12-31T23:59:59.999999Z in microseconds since the epoch.
 const CREATED_MAX_MICROS: i64 = 253_402_300_799_999_999;
 
@@ -118,31 +118,25 @@ impl Cursor {
 
     /// The opaque text sent to clients.
     pub fn encode(&self) -> String {
-        // Serialising this struct cannot fail: plain enums, strings, integers and a UUID.
-        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+        kit::page::Cursor(self).encode()
     }
 
     /// Decodes and validates a cursor for `sort`.
-    fn decode(raw: &str, sort: Sort) -> Result<Self, String> {
-        const MALFORMED: &str = "is not a cursor returned by this listing";
-        if raw.len() > CURSOR_MAX {
-            return Err(MALFORMED.to_owned());
-        }
-        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| MALFORMED.to_owned())?;
-        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| MALFORMED.to_owned())?;
+    fn decode(raw: &str, sort: Sort) -> Result<Self, FieldError> {
+        let cursor: Cursor = kit::page::Cursor::decode(raw)?.0;
         if cursor.sort != sort {
-            return Err("belongs to another sort order; start again without a cursor".to_owned());
+            return Err(bad_cursor(Some("belongs to another sort order; start again without a cursor")));
         }
         let valid_key = match (&cursor.key, sort) {
             (SortKey::Int(price), Sort::PriceAsc | Sort::PriceDesc) => *price >= 0,
             (SortKey::Int(micros), Sort::Newest | Sort::Oldest) => (0..=CREATED_MAX_MICROS).contains(micros),
-            (SortKey::Text(name), Sort::NameAsc | Sort::NameDesc) => name.len() <= CURSOR_MAX,
+            (SortKey::Text(name), Sort::NameAsc | Sort::NameDesc) => name.len() <= CURSOR_NAME_MAX,
             _ => false,
         };
         if valid_key {
             Ok(cursor)
         } else {
-            Err(MALFORMED.to_owned())
+            Err(bad_cursor(None))
         }
     }
 
@@ -247,10 +241,10 @@ impl Filter {
                 Sort::parse(text).ok_or_else(|| FieldError::new("sort", format!("must be one of {}", Sort::VALUES)))?
             }
         };
-        let limit = Limit::parse(raw.limit).map_err(|message| FieldError::new("limit", message))?;
+        let limit = Limit::parse(raw.limit)?;
         let cursor = match raw.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             None => None,
-            Some(text) => Some(Cursor::decode(text, sort).map_err(|message| FieldError::new("cursor", message))?),
+            Some(text) => Some(Cursor::decode(text, sort)?),
         };
         Ok(Self {
             name,

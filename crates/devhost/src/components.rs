@@ -5,7 +5,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use kit::config::ConfigError;
-use kit::{Ctx, Problem, Request, Response};
+use kit::{Component, Ctx, Problem, Request, Response};
 use tracing::Instrument;
 
 /// A component's request handler.
@@ -31,14 +31,10 @@ pub enum BuildError {
 pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
     let config_error = |source| BuildError::Config { component: id.to_owned(), source };
     macro_rules! service {
-        ($krate:ident) => {
-            service!($krate, |_| Ok(()))
-        };
-        // `$check` validates what the service builds on first use, so devhost refuses a bad setting at start.
-        ($krate:ident, $check:expr) => {{
-            let service = $krate::Service::new(ctx).map_err(config_error)?;
-            let check: fn(&$krate::Service) -> Result<(), ConfigError> = $check;
-            check(&service).map_err(config_error)?;
+        ($krate:ident) => {{
+            let service = <$krate::Service as Component>::new(ctx).map_err(config_error)?;
+            // What the service builds on first use, checked now: devhost refuses a bad setting at start.
+            service.check_config().map_err(config_error)?;
             let service = Arc::new(service);
             let component = id.to_owned();
             let handler: Handler = Arc::new(move |request| {
@@ -46,7 +42,7 @@ pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
                 let span = kit::log::request_span(&component, &request);
                 let component = component.clone();
                 async move {
-                    match std::panic::AssertUnwindSafe(service.handle(request)).catch_unwind().await {
+                    match std::panic::AssertUnwindSafe(Component::handle(&*service, request)).catch_unwind().await {
                         Ok(response) => response,
                         Err(_) => {
                             tracing::error!(component, "handler panicked");
@@ -61,7 +57,7 @@ pub fn build(id: &str, ctx: &Ctx) -> Result<Handler, BuildError> {
         }};
     }
     Ok(match id {
-        "gateway" => service!(gateway, gateway::Service::check_config),
+        "gateway" => service!(gateway),
         "auth" => service!(auth),
         "users" => service!(users),
         "products" => service!(products),

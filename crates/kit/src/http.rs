@@ -53,6 +53,15 @@ pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     }
 }
 
+/// 201 with the created resource and its `Location`.
+pub fn created<T: Serialize>(location: &str, value: &T) -> Response {
+    let mut response = json(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
 /// An empty response with the given status.
 pub fn empty(status: StatusCode) -> Response {
     let mut response = http::Response::new(Bytes::new());

@@ -10,6 +10,8 @@
 //! - [`http`]: request/response aliases, JSON body and query extraction (every malformed input is a 4xx),
 //!   header names shared by the gateway and the services.
 //! - [`router`]: a small method + path router with `{param}` segments.
+//! - [`page`]: paging shared by every listing (`Limit`, opaque `Cursor`, `Page`).
+//! - [`component`]: the [`Component`] trait both hosts serve, and the route-dispatch loop.
 //! - [`config`]: settings lookup — Spin variables on wasm32, devhost-resolved values or
 //!   `SPIN_VARIABLE_<NAME>` natively.
 //! - [`jwt`]: access-token verification (EdDSA only, `kid`, `iss`/`aud`/`exp`/`iat`/`sub`/`typ`) and key ids.
@@ -29,6 +31,7 @@
 pub mod bridge;
 pub mod cache;
 pub mod client_addr;
+pub mod component;
 pub mod config;
 pub mod db;
 pub mod health;
@@ -37,6 +40,7 @@ pub mod identity;
 pub mod jwt;
 pub mod limit;
 pub mod log;
+pub mod page;
 pub mod problem;
 pub mod router;
 mod spin_entry_macro;
@@ -45,6 +49,7 @@ pub mod spin_host;
 pub mod upstream;
 
 pub use crate::http::{Request, Response};
+pub use component::Component;
 pub use config::Config;
 pub use upstream::Upstream;
 
@@ -56,6 +61,6 @@ pub struct Ctx {
     /// Service chaining to the other components.
     pub upstream: Upstream,
 }
-pub use problem::{FieldError, Problem};
+pub use problem::{FieldError, Fields, Problem};
 /// Re-exported for [`spin_component!`].
 pub use tracing;

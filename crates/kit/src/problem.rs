@@ -26,6 +26,36 @@ impl FieldError {
     }
 }
 
+/// Collects the field errors of one request body, so a single 422 names every invalid field.
+#[derive(Debug, Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// The parsed value, or `None` after recording the error under `field`.
+    pub fn check<T, M: Into<String>>(&mut self, field: &str, result: Result<T, M>) -> Option<T> {
+        result.map_err(|message| self.0.push(FieldError::new(field, message))).ok()
+    }
+
+    /// The value of a parse that names its own field, or `None` after recording its error.
+    pub fn record<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|error| self.0.push(error)).ok()
+    }
+
+    /// Records an error found outside a parse (a rule between two fields).
+    pub fn push(&mut self, error: FieldError) {
+        self.0.push(error);
+    }
+
+    /// The collected errors as a 422, or `Ok` when there were none.
+    pub fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
 /// An RFC 9457 problem: `type`, `title`, `status`, `detail` and, for validation, `errors`.
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
@@ -81,6 +111,12 @@ impl Problem {
     /// 400: the request is malformed.
     pub fn bad_request(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "bad-request", "Bad request").with_detail(detail)
+    }
+
+    /// 400 naming the query parameter that is wrong (`limit`, `cursor`, a filter), the same in every
+    /// component.
+    pub fn bad_query(field: FieldError) -> Self {
+        Self::bad_request("invalid query parameters").with_errors(vec![field])
     }
 
     /// 401 with a `WWW-Authenticate: Bearer` challenge.
@@ -185,6 +221,9 @@ impl From<Problem> for crate::Response {
         problem.into_response()
     }
 }
+
+/// A problem is a value of each component's error type (`#[from]`), shown as status, title and detail.
+impl std::error::Error for Problem {}
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

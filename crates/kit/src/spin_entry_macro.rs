@@ -1,8 +1,8 @@
 //! The Spin entry point every component declares with [`spin_component!`](crate::spin_component).
 
-/// Declares the Spin HTTP entry point (wasm32 only) of a component whose service type has
-/// `fn new(&kit::Ctx) -> Result<Self, kit::config::ConfigError>` and `async fn handle(&self, kit::Request)
-/// -> kit::Response`. The service is built per request, as Spin instantiates a component per request.
+/// Declares the Spin HTTP entry point (wasm32 only) of a service type that implements
+/// [`Component`](crate::Component). The service is built per request, as Spin instantiates a component per
+/// request.
 #[macro_export]
 macro_rules! spin_component {
     ($service:ty) => {
@@ -13,8 +13,8 @@ macro_rules! spin_component {
                 Ok((request, ctx)) => {
                     let span = $crate::log::request_span(env!("CARGO_PKG_NAME"), &request);
                     let serve = async move {
-                        match <$service>::new(&ctx) {
-                            Ok(service) => service.handle(request).await,
+                        match <$service as $crate::Component>::new(&ctx) {
+                            Ok(service) => $crate::Component::handle(&service, request).await,
                             Err(error) => $crate::spin_host::misconfigured(&error),
                         }
                     };

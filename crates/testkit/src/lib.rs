@@ -5,8 +5,14 @@
 //! the way a test needs (from the beginning, with the headers, waiting for late duplicates).
 //!
 //! ## Layout
+//! - [`store`]: [`TestDb`], a migrated database of the test's own (with catalog fixtures), and [`TestKeys`],
+//!   a Redis key prefix of its own; both removed when dropped.
 //! - [`Broker`]: a Tansu process of the test's own (`tansu` on PATH, or `TANSU_BIN`).
 //! - [`read`], [`produce`], [`Record`]: topic access for assertions.
+
+pub mod store;
+
+pub use store::{TestDb, TestKeys};
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};

@@ -39,7 +39,6 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use anyhow::Context;
 use kit::identity::Role;
 use kit::jwt::{generate_key_pair, now_secs, AccessClaims, Signer, ACCESS_TOKEN_TYPE};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -84,10 +83,9 @@ struct Spawned {
     host: devhost::Running,
     /// The bridge (gRPC) the system's orders component calls; stopped with the system.
     _bridge: bridge::server::Running,
-    database: String,
-    admin_url: String,
-    database_url: String,
-    cache_prefix: String,
+    /// The system's own database and Redis key prefix, removed after the system stops.
+    database: testkit::TestDb,
+    cache: testkit::TestKeys,
 }
 
 /// Starts (or connects to) the system under test.
@@ -164,16 +162,13 @@ fn external_signer() -> Option<Signer> {
 
 /// Starts a system; with `events`, the outbox relay and the analytics consumer on that broker.
 async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> anyhow::Result<App> {
-    let admin_url = std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable".to_owned());
-    let database = format!("pc_e2e_{}", uuid::Uuid::new_v4().simple());
-    let database_url = database_url(&admin_url, &database)?;
-    let cache_prefix = overrides
-        .iter()
-        .find(|(name, _)| *name == "cache_prefix")
-        .map_or_else(|| format!("pc:e2e:{database}:"), |(_, prefix)| prefix.to_string());
-    bridge::migrate::create_database(&database_url).await.context("create the test database")?;
-    bridge::migrate::run(&database_url).await.context("migrate the test database")?;
+    let test_db = testkit::TestDb::new("pc_e2e").await;
+    let (database, database_url) = (test_db.name.clone(), test_db.url.clone());
+    let cache = match overrides.iter().find(|(name, _)| *name == "cache_prefix") {
+        Some((_, prefix)) => testkit::TestKeys { prefix: (*prefix).to_owned() },
+        None => testkit::TestKeys::new(&database),
+    };
+    let cache_prefix = cache.prefix.clone();
 
     let (private_pem, public_pem) = generate_key_pair()?;
     let (service_private_pem, service_public_pem) = generate_key_pair()?;
@@ -255,10 +250,8 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
             topic_prefix,
             host,
             _bridge: bridge,
-            database,
-            admin_url,
-            database_url,
-            cache_prefix,
+            database: test_db,
+            cache,
         }),
     })
 }
@@ -312,13 +305,7 @@ pub async fn seed_catalog(client: &tokio_postgres::Client) -> Result<(), tokio_p
 
 /// The Redis the tests use: `PYCOMMERCE_TEST_REDIS_URL`, default `redis://127.0.0.1:6379`.
 pub fn test_redis_url() -> String {
-    std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-fn database_url(admin_url: &str, database: &str) -> anyhow::Result<String> {
-    let (base, query) = admin_url.split_once('?').unwrap_or((admin_url, ""));
-    let (server, _) = base.rsplit_once('/').context("admin url has no database name")?;
-    Ok(if query.is_empty() { format!("{server}/{database}") } else { format!("{server}/{database}?{query}") })
+    testkit::store::redis_url()
 }
 
 impl Drop for App {
@@ -329,34 +316,11 @@ impl Drop for App {
         if let Some(consumer) = spawned.consumer.take() {
             consumer.abort();
         }
+        // The system stops first, then its database and keys are removed.
         drop(spawned.host);
-        // Drop the test database on a separate runtime: Drop cannot await.
-        let Spawned { database, admin_url, cache_prefix, .. } = spawned;
-        let _ = std::thread::spawn(move || {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
-                return;
-            };
-            runtime.block_on(async move {
-                if let Ok((client, connection)) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls).await {
-                    tokio::spawn(connection);
-                    let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)")).await;
-                }
-                let _ = delete_keys(&cache_prefix).await;
-            });
-        })
-        .join();
+        drop(spawned.database);
+        drop(spawned.cache);
     }
-}
-
-/// Deletes every Redis key under `prefix`.
-async fn delete_keys(prefix: &str) -> redis::RedisResult<()> {
-    let client = redis::Client::open(test_redis_url())?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut connection).await?;
-    if !keys.is_empty() {
-        redis::cmd("DEL").arg(keys).query_async::<()>(&mut connection).await?;
-    }
-    Ok(())
 }
 
 /// A response read off a raw TCP exchange.
@@ -390,12 +354,12 @@ impl App {
 
     /// The URL of the system's own database (a spawned system only; panics otherwise).
     pub fn database_url(&self) -> &str {
-        &self.spawned().database_url
+        &self.spawned().database.url
     }
 
     /// The Redis key prefix of the catalog cache (a spawned system only; panics otherwise).
     pub fn cache_prefix(&self) -> &str {
-        &self.spawned().cache_prefix
+        &self.spawned().cache.prefix
     }
 
     /// Starts the analytics consumer of a system spawned with events (once; later calls do nothing).

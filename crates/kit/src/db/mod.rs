@@ -10,12 +10,23 @@
 //! - [`Db::execute`] (no rows) is unaffected;
 //! - parameters are strictly typed ([`Value::Int32`] into an `int8` column is an error);
 //! - rows are JSON objects: `int8` is a number, `uuid` a string, `bytea` a `\\x...` hex string, a
-//!   `timestamptz` an ISO 8601 string in the session's time zone — render API timestamps with `to_char`;
+//!   `timestamptz` an ISO 8601 string in the session's time zone — render API timestamps with
+//!   [`rfc3339!`](crate::rfc3339), the API's one timestamp format;
 //! - a database error keeps its SQLSTATE and constraint even when Spin only passes its text on
 //!   ([`DbError::from_host_text`]).
 //!
 //! The timeout of [`Db::connect`] bounds every call natively. Spin's host calls are synchronous and cannot
 //! be abandoned by the component, so on Spin the host's own limits apply and the timeout is not used.
+
+/// SQL that renders a `timestamptz` expression in the API's one timestamp format: RFC 3339 in UTC with
+/// milliseconds, `2026-11-29T10:00:00.123Z` (what JavaScript's `Date` and most clients read and write).
+/// Every timestamp a component returns goes through it; Spin cannot decode a `timestamptz` column anyway.
+#[macro_export]
+macro_rules! rfc3339 {
+    ($expression:literal) => {
+        concat!("to_char((", $expression, ") AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')")
+    };
+}
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;

@@ -2,6 +2,7 @@
 
 mod analytics;
 mod catalog;
+mod conventions;
 mod docs;
 mod gateway;
 mod identity;
