@@ -11,18 +11,23 @@ use sha2::{Digest, Sha256};
 /// Length of an encoded refresh token (32 random bytes, base64url without padding).
 const REFRESH_TOKEN_LENGTH: usize = 43;
 
-/// What login, register and refresh return.
+/// An access token (EdDSA JWT, 15 minutes by default) and a refresh token (opaque, rotated on use): what
+/// login and refresh return.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenPair {
-    /// The JWT for `Authorization: Bearer`.
+    /// Bearer token for `Authorization`.
     pub access_token: String,
     /// Always `Bearer`.
+    #[cfg_attr(feature = "openapi", schema(example = "Bearer"))]
     pub token_type: &'static str,
-    /// Access token lifetime in seconds.
+    /// Seconds until the access token expires.
+    #[cfg_attr(feature = "openapi", schema(example = 900))]
     pub expires_in: u64,
-    /// The opaque refresh token (single use).
+    /// Spent by the next refresh (single use).
     pub refresh_token: String,
-    /// Refresh token lifetime in seconds.
+    /// Seconds until the refresh token expires.
+    #[cfg_attr(feature = "openapi", schema(example = 604800))]
     pub refresh_expires_in: i64,
 }
 

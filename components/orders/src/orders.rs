@@ -24,7 +24,7 @@ use crate::domain::{idempotency_key, keyed_order_id, NewOrder, OrderRequest};
 use crate::error::Error;
 use crate::events;
 use crate::limits::OrderLimits;
-use crate::store::{self, Item, ListFilter, Order};
+use crate::store::{self, Item, ListFilter, Order, Status};
 
 /// `POST /orders`.
 pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Request) -> Result<Response, Error> {
@@ -183,7 +183,7 @@ pub async fn get(db: &Db, request: &Request, raw_id: &str) -> Result<Response, E
 pub async fn cancel(db: &Db, request: &Request, raw_id: &str) -> Result<Response, Error> {
     let identity = Identity::require(request.headers())?;
     let order = visible(db, &identity, raw_id).await?;
-    if order.status == "cancelled" {
+    if order.status == Status::Cancelled {
         return Ok(json(StatusCode::OK, &order));
     }
     let lines: Vec<ReservedLine> = order

@@ -19,37 +19,58 @@ const ORDER_COLUMNS: &str = concat!(
     "FROM orders.order_items i WHERE i.order_id = o.id), '[]'::jsonb) AS items"
 );
 
-/// An order line as stored and shown.
+/// One line of an order, as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderItem))]
 pub struct Item {
-    /// Product.
+    /// The product.
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub product_id: String,
-    /// Product name when ordered.
+    /// Its name when ordered.
     pub name: String,
-    /// Unit price when ordered, minor units.
+    /// Its price when ordered, minor units.
     pub unit_price_cents: i64,
-    /// Units.
+    /// 1–1000.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1000))]
     pub quantity: i32,
+}
+
+/// An order's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = OrderStatus))]
+pub enum Status {
+    /// Reserved for a future payment step.
+    Pending,
+    /// Stock reserved.
+    Confirmed,
+    /// Final; the stock was released.
+    Cancelled,
 }
 
 /// An order as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Order {
     /// Id.
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: String,
-    /// Owner.
+    /// Its owner.
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub user_id: String,
-    /// `pending`, `confirmed` or `cancelled`.
-    pub status: String,
+    /// State.
+    pub status: Status,
     /// Sum of the lines, minor units.
     pub total_cents: i64,
-    /// ISO 4217 code.
+    /// ISO 4217; every line shares it.
     pub currency: String,
-    /// Lines.
+    /// Lines with the name and unit price at ordering time.
     pub items: Vec<Item>,
     /// Creation, RFC 3339 UTC.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last change, RFC 3339 UTC.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
     /// Creation in epoch microseconds (the listing cursor).
     #[serde(skip_serializing)]

@@ -37,35 +37,42 @@ const CATEGORY_COLUMNS: &str = concat!(
 
 /// A price as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Price {
-    /// Minor units of the currency.
+    /// Minor units of the currency, >= 0.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, example = 450))]
     pub cents: i64,
-    /// ISO 4217 code.
+    /// ISO 4217 code (upper case).
+    #[cfg_attr(feature = "openapi", schema(example = "EUR"))]
     pub currency: String,
 }
 
 /// A product as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Product {
     /// Id.
     pub id: uuid::Uuid,
-    /// Normalised SKU.
+    /// Upper case, unique.
+    #[cfg_attr(feature = "openapi", schema(example = "TEA-1"))]
     pub sku: String,
     /// Name.
     pub name: String,
-    /// Description.
+    /// Description (may be empty).
     pub description: String,
-    /// Category, if any.
+    /// Its category, if any.
     pub category_id: Option<uuid::Uuid>,
-    /// Price.
+    /// Unit price.
     pub price: Price,
     /// Units in stock.
     pub stock: i32,
-    /// Whether it is visible to shoppers.
+    /// Inactive products are visible to admins only.
     pub active: bool,
     /// Creation time (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last change (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
     #[serde(skip_serializing)]
     created_us: i64,
@@ -91,18 +98,22 @@ impl Product {
 
 /// A category as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Category {
     /// Id.
     pub id: uuid::Uuid,
-    /// Name.
+    /// Unique regardless of case.
     pub name: String,
-    /// URL slug.
+    /// Unique; lower-case words joined by `-`.
+    #[cfg_attr(feature = "openapi", schema(example = "kitchen"))]
     pub slug: String,
-    /// Parent category, if any.
+    /// The parent category, if any.
     pub parent_id: Option<uuid::Uuid>,
     /// Creation time (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last change (RFC 3339, UTC).
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
 }
 

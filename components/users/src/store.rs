@@ -14,23 +14,42 @@ const USER_COLUMNS: &str = concat!(
     " AS updated_at"
 );
 
-/// A user as the API shows it (never the password hash).
+/// An account as the API shows it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct User {
     /// UUID (v7: ordered by creation).
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub id: String,
-    /// Normalised email.
+    /// The login, normalised (trimmed, lower case).
+    #[cfg_attr(feature = "openapi", schema(format = Email))]
     pub email: String,
     /// Display name.
     pub full_name: String,
     /// Role.
+    #[cfg_attr(feature = "openapi", schema(value_type = AccountRole))]
     pub role: Role,
-    /// Whether the user may log in.
+    /// Inactive accounts cannot log in or order.
     pub active: bool,
     /// Creation time, RFC 3339 UTC.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub created_at: String,
     /// Last change, RFC 3339 UTC.
+    #[cfg_attr(feature = "openapi", schema(format = DateTime))]
     pub updated_at: String,
+}
+
+/// A user's role. (The third role, `service`, belongs to the native services' own tokens, never to an
+/// account; this is the documented subset of `kit::identity::Role`.)
+#[cfg(feature = "openapi")]
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = Role)]
+pub enum AccountRole {
+    /// A shopper.
+    Customer,
+    /// Manages the catalog, users and every order.
+    Admin,
 }
 
 /// What `auth` needs to issue or refuse tokens for a user.

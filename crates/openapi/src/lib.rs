@@ -71,7 +71,7 @@ pub const DOCUMENT_PATH: &str = "docs/openapi.json";
         paths::ingest_event,
     ),
     components(schemas(
-        schemas::Problem, schemas::FieldError, schemas::Money, schemas::Health, schemas::ServiceHealth,
+        schemas::Problem, schemas::FieldError, schemas::Money, schemas::Price, schemas::Health, schemas::ServiceHealth,
         schemas::Live, schemas::Role, schemas::RegisterRequest, schemas::LoginRequest, schemas::RefreshRequest,
         schemas::TokenPair, schemas::Registered, schemas::Jwks, schemas::Jwk, schemas::User, schemas::UserPage,
         schemas::CreateUser, schemas::UpdateUser, schemas::ChangePassword, schemas::Product, schemas::ProductBody,

@@ -1,8 +1,10 @@
 //! The request and response bodies of the public API, as `utoipa` schemas.
 //!
-//! They describe the JSON the components read and write (their DTOs are private to each component and carry
-//! no schema derive, so the Wasm builds stay free of utoipa); field names, optionality and limits follow the
-//! components' types and `docs/*.md`. `deny_unknown_fields` bodies are `additionalProperties: false` here.
+//! The resources the API returns — users, products, categories, orders — are the components' own response
+//! types, whose schemas derive from them (their `openapi` feature, which only this crate enables, so the Wasm
+//! builds stay free of utoipa): a field added to or removed from one changes this document. The rest
+//! (request bodies, pages, tokens, reports) is described here; field names, optionality and limits follow
+//! the components' types and `docs/*.md`. `deny_unknown_fields` bodies are `additionalProperties: false`.
 
 #![allow(dead_code)] // The types exist to be described, never built.
 
@@ -10,6 +12,11 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
+
+pub use auth::tokens::TokenPair;
+pub use orders::store::{Item as OrderItem, Order, Status as OrderStatus};
+pub use products::store::{Category, Price, Product};
+pub use users::store::{AccountRole as Role, User};
 
 // ---- shared ----
 
@@ -93,16 +100,6 @@ pub struct PageQuery {
 
 // ---- auth ----
 
-/// A user's role.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// A shopper.
-    Customer,
-    /// Manages the catalog, users and every order.
-    Admin,
-}
-
 /// `POST /auth/register`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -133,24 +130,6 @@ pub struct LoginRequest {
 pub struct RefreshRequest {
     /// An opaque refresh token (43 base64url characters).
     pub refresh_token: String,
-}
-
-/// An access token (EdDSA JWT, 15 minutes) and a refresh token (opaque, rotated on use).
-#[derive(Serialize, ToSchema)]
-pub struct TokenPair {
-    /// Bearer token for `Authorization`.
-    pub access_token: String,
-    /// Always `Bearer`.
-    #[schema(example = "Bearer")]
-    pub token_type: String,
-    /// Seconds until the access token expires.
-    #[schema(example = 900)]
-    pub expires_in: u64,
-    /// Spent by the next refresh.
-    pub refresh_token: String,
-    /// Seconds until the refresh token expires.
-    #[schema(example = 604800)]
-    pub refresh_expires_in: u64,
 }
 
 /// `POST /auth/register`'s answer: the new account and its first tokens.
@@ -196,29 +175,6 @@ pub struct Jwk {
 }
 
 // ---- users ----
-
-/// An account.
-#[derive(Serialize, ToSchema)]
-pub struct User {
-    /// UUID.
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// The login.
-    #[schema(format = Email)]
-    pub email: String,
-    /// Display name.
-    pub full_name: String,
-    /// Role.
-    pub role: Role,
-    /// Inactive accounts cannot log in or order.
-    pub active: bool,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
 
 /// A page of accounts.
 #[derive(Serialize, ToSchema)]
@@ -288,36 +244,6 @@ pub struct UserListQuery {
 }
 
 // ---- catalog ----
-
-/// A product.
-#[derive(Serialize, ToSchema)]
-pub struct Product {
-    /// UUID.
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// Upper case, unique.
-    #[schema(example = "TEA-1")]
-    pub sku: String,
-    /// Name.
-    pub name: String,
-    /// Description (may be empty).
-    pub description: String,
-    /// Its category, if any.
-    #[schema(format = Uuid)]
-    pub category_id: Option<String>,
-    /// Unit price.
-    pub price: Money,
-    /// Units in stock.
-    pub stock: i32,
-    /// Inactive products are visible to admins only.
-    pub active: bool,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
 
 /// The body of `POST /products`.
 #[derive(Deserialize, ToSchema)]
@@ -440,28 +366,6 @@ pub struct ProductListQuery {
     pub include_inactive: Option<bool>,
 }
 
-/// A category.
-#[derive(Serialize, ToSchema)]
-pub struct Category {
-    /// UUID.
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// Unique regardless of case.
-    pub name: String,
-    /// Unique; lower-case words joined by `-`.
-    #[schema(example = "kitchen")]
-    pub slug: String,
-    /// The parent category, if any.
-    #[schema(format = Uuid)]
-    pub parent_id: Option<String>,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
-
 /// The body of `POST /categories` and `PUT /categories/{id}`.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -505,57 +409,6 @@ pub struct OrderLine {
     pub product_id: String,
     /// 1–1000.
     #[schema(minimum = 1, maximum = 1000)]
-    pub quantity: u32,
-}
-
-/// An order's state.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum OrderStatus {
-    /// Reserved for a future payment step.
-    Pending,
-    /// Stock reserved.
-    Confirmed,
-    /// Final; the stock was released.
-    Cancelled,
-}
-
-/// An order.
-#[derive(Serialize, ToSchema)]
-pub struct Order {
-    /// UUID.
-    #[schema(format = Uuid)]
-    pub id: String,
-    /// Its owner.
-    #[schema(format = Uuid)]
-    pub user_id: String,
-    /// State.
-    pub status: OrderStatus,
-    /// Sum of the lines, minor units.
-    pub total_cents: i64,
-    /// ISO 4217; every line shares it.
-    pub currency: String,
-    /// Lines with the name and unit price at ordering time.
-    pub items: Vec<OrderItem>,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub created_at: String,
-    /// RFC 3339.
-    #[schema(format = DateTime)]
-    pub updated_at: String,
-}
-
-/// One line of an order.
-#[derive(Serialize, ToSchema)]
-pub struct OrderItem {
-    /// The product.
-    #[schema(format = Uuid)]
-    pub product_id: String,
-    /// Its name when ordered.
-    pub name: String,
-    /// Its price when ordered, minor units.
-    pub unit_price_cents: i64,
-    /// 1–1000.
     pub quantity: u32,
 }
 

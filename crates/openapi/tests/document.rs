@@ -252,3 +252,58 @@ fn collect_references(value: &Value, into: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// The property names of schema `name` in the generated document.
+fn schema_properties(document: &Value, name: &str) -> BTreeSet<String> {
+    let properties = document["components"]["schemas"][name]["properties"].as_object();
+    properties.unwrap_or_else(|| panic!("no schema {name}")).keys().cloned().collect()
+}
+
+/// The keys a component writes for one of its response values.
+fn serialized_keys<T: serde::Serialize>(value: &T) -> BTreeSet<String> {
+    serde_json::to_value(value).unwrap().as_object().unwrap().keys().cloned().collect()
+}
+
+#[test]
+fn the_resource_schemas_are_the_fields_the_components_serialize() {
+    let document = generated();
+    let at = "2026-11-29T10:00:00.000Z";
+    let id = "0193a4f0-0000-7000-8000-000000000001";
+    // Read as a component reads its rows (private keyset and revision columns included), written as it answers.
+    let product: products::store::Product = serde_json::from_value(serde_json::json!({
+        "id": id, "sku": "TEA-1", "name": "Tea", "description": "", "category_id": null,
+        "price": { "cents": 450, "currency": "EUR" }, "stock": 3, "active": true, "created_at": at, "updated_at": at,
+        "created_us": 1, "name_key": "tea", "revision": 1
+    }))
+    .unwrap();
+    let category: products::store::Category = serde_json::from_value(serde_json::json!({
+        "id": id, "name": "Tea", "slug": "tea", "parent_id": null, "created_at": at, "updated_at": at
+    }))
+    .unwrap();
+    let user: users::store::User = serde_json::from_value(serde_json::json!({
+        "id": id, "email": "a@example.com", "full_name": "A", "role": "customer", "active": true,
+        "created_at": at, "updated_at": at
+    }))
+    .unwrap();
+    let order: orders::store::Order = serde_json::from_value(serde_json::json!({
+        "id": id, "user_id": id, "status": "confirmed", "total_cents": 450, "currency": "EUR",
+        "items": [{ "product_id": id, "name": "Tea", "unit_price_cents": 450, "quantity": 1 }],
+        "created_at": at, "updated_at": at, "created_us": 1
+    }))
+    .unwrap();
+
+    assert_eq!(schema_properties(&document, "Product"), serialized_keys(&product));
+    assert_eq!(schema_properties(&document, "Price"), serialized_keys(&product.price));
+    assert_eq!(schema_properties(&document, "Category"), serialized_keys(&category));
+    assert_eq!(schema_properties(&document, "User"), serialized_keys(&user));
+    assert_eq!(schema_properties(&document, "Order"), serialized_keys(&order));
+    assert_eq!(schema_properties(&document, "OrderItem"), serialized_keys(&order.items[0]));
+    let tokens = auth::tokens::TokenPair {
+        access_token: "a".into(),
+        token_type: "Bearer",
+        expires_in: 900,
+        refresh_token: "r".into(),
+        refresh_expires_in: 604_800,
+    };
+    assert_eq!(schema_properties(&document, "TokenPair"), serialized_keys(&tokens));
+}
