@@ -27,8 +27,9 @@ const DATE: &[time::format_description::FormatItem<'static>] =
 /// Bucket size of a sales report.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SalesPeriod))]
 pub enum Period {
-    /// UTC days.
+    /// Calendar days (UTC).
     Day,
     /// ISO weeks, Monday to Sunday.
     Week,
@@ -88,6 +89,7 @@ impl Period {
 /// Which measure ranks top products.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = RankBy))]
 pub enum Measure {
     /// Units sold.
     Quantity,
@@ -116,34 +118,55 @@ struct TopQuery {
 
 /// One bucket of a sales report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = SalesBucket))]
 pub struct Bucket {
-    /// First day of the bucket (`YYYY-MM-DD`; for a clipped first bucket, possibly before `from`).
+    /// First day of the bucket (a week bucket may start before `from`; only days in range count).
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
     pub start: String,
-    /// Orders.
+    /// Orders with a line in the bucket.
     pub orders: i64,
-    /// Units.
+    /// Units sold.
     pub units: i64,
     /// Revenue, minor units.
     pub revenue_cents: i64,
 }
 
+/// The answer of `GET /analytics/sales`.
 #[derive(Debug, Serialize)]
-struct SalesReport {
-    period: Period,
-    from: String,
-    to: String,
-    time_zone: &'static str,
-    currency: String,
-    buckets: Vec<Bucket>,
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = Sales))]
+pub struct SalesReport {
+    /// The bucket size.
+    pub period: Period,
+    /// First day of the range.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub from: String,
+    /// Last day of the range, included.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub to: String,
+    /// Always `UTC`.
+    pub time_zone: &'static str,
+    /// ISO 4217 code of the revenue.
+    pub currency: String,
+    /// Oldest first, every bucket of the range (empty ones with zeros).
+    pub buckets: Vec<Bucket>,
 }
 
+/// The answer of `GET /analytics/top-products`.
 #[derive(Debug, Serialize)]
-struct TopProductsReport {
-    from: String,
-    to: String,
-    by: Measure,
-    currency: String,
-    products: Vec<ProductSales>,
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TopProducts))]
+pub struct TopProductsReport {
+    /// First day of the range.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub from: String,
+    /// Last day of the range, included.
+    #[cfg_attr(feature = "openapi", schema(format = Date))]
+    pub to: String,
+    /// The ranking used.
+    pub by: Measure,
+    /// ISO 4217 code of the revenue.
+    pub currency: String,
+    /// Best first.
+    pub products: Vec<ProductSales>,
 }
 
 /// An inclusive range of UTC days.

@@ -112,10 +112,12 @@ pub async fn sales(
     .await
 }
 
-/// A product's sales in a range.
+/// One ranked product's sales in a range (cancelled orders left out).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(as = TopProduct))]
 pub struct ProductSales {
-    /// Product id.
+    /// The product (its name is in the catalog).
+    #[cfg_attr(feature = "openapi", schema(format = Uuid))]
     pub product_id: String,
     /// Units sold.
     pub units: i64,

@@ -13,6 +13,11 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use analytics::reports::{
+    Bucket as SalesBucket, Measure as RankBy, Period as SalesPeriod, SalesReport as Sales,
+    TopProductsReport as TopProducts,
+};
+pub use analytics::store::ProductSales as TopProduct;
 pub use auth::tokens::TokenPair;
 pub use orders::store::{Item as OrderItem, Order, Status as OrderStatus};
 pub use products::store::{Category, Price, Product};
@@ -439,16 +444,6 @@ pub struct OrderListQuery {
 
 // ---- analytics ----
 
-/// What `GET /analytics/top-products` ranks by.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RankBy {
-    /// Units sold (default).
-    Quantity,
-    /// Revenue in minor units.
-    Revenue,
-}
-
 /// Filters of `GET /analytics/top-products`. Dates are whole UTC days, both included; default: the 30 days
 /// up to today.
 #[derive(Deserialize, IntoParams)]
@@ -469,49 +464,6 @@ pub struct TopProductsQuery {
     pub currency: Option<String>,
 }
 
-/// One ranked product (cancelled orders left out).
-#[derive(Serialize, ToSchema)]
-pub struct TopProduct {
-    /// The product (its name is in the catalog).
-    #[schema(format = Uuid)]
-    pub product_id: String,
-    /// Units sold.
-    pub units: i64,
-    /// Revenue, minor units.
-    pub revenue_cents: i64,
-    /// Orders containing it.
-    pub orders: i64,
-}
-
-/// `GET /analytics/top-products`.
-#[derive(Serialize, ToSchema)]
-pub struct TopProducts {
-    /// First day of the range.
-    #[schema(format = Date)]
-    pub from: String,
-    /// Last day of the range, included.
-    #[schema(format = Date)]
-    pub to: String,
-    /// The ranking used.
-    pub by: RankBy,
-    /// ISO 4217 code of the revenue.
-    pub currency: String,
-    /// Best first.
-    pub products: Vec<TopProduct>,
-}
-
-/// Buckets of `GET /analytics/sales`.
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum SalesPeriod {
-    /// Calendar days (UTC).
-    Day,
-    /// ISO weeks, Monday to Sunday.
-    Week,
-    /// Calendar months.
-    Month,
-}
-
 /// Filters of `GET /analytics/sales`. Dates are whole UTC days, both included; default: the 30 days up to
 /// today. At most 400 buckets.
 #[derive(Deserialize, IntoParams)]
@@ -527,39 +479,6 @@ pub struct SalesQuery {
     pub to: Option<String>,
     /// ISO 4217 code of the revenue reported, three upper-case letters (default `EUR`).
     pub currency: Option<String>,
-}
-
-/// One bucket of sales; empty buckets are listed with zeros.
-#[derive(Serialize, ToSchema)]
-pub struct SalesBucket {
-    /// First day of the bucket (a week bucket may start before `from`; only days in range count).
-    #[schema(format = Date)]
-    pub start: String,
-    /// Orders with a line in the bucket.
-    pub orders: i64,
-    /// Units sold.
-    pub units: i64,
-    /// Revenue, minor units.
-    pub revenue_cents: i64,
-}
-
-/// `GET /analytics/sales`.
-#[derive(Serialize, ToSchema)]
-pub struct Sales {
-    /// The bucket size.
-    pub period: SalesPeriod,
-    /// First day of the range.
-    #[schema(format = Date)]
-    pub from: String,
-    /// Last day of the range, included.
-    #[schema(format = Date)]
-    pub to: String,
-    /// Always `UTC`.
-    pub time_zone: String,
-    /// ISO 4217 code of the revenue.
-    pub currency: String,
-    /// Oldest first, every bucket of the range.
-    pub buckets: Vec<SalesBucket>,
 }
 
 /// The answer of `POST /analytics/events`.

@@ -306,4 +306,31 @@ fn the_resource_schemas_are_the_fields_the_components_serialize() {
         refresh_expires_in: 604_800,
     };
     assert_eq!(schema_properties(&document, "TokenPair"), serialized_keys(&tokens));
+
+    let bucket = analytics::reports::Bucket { start: "2026-03-01".into(), orders: 1, units: 2, revenue_cents: 900 };
+    let sales = analytics::reports::SalesReport {
+        period: analytics::reports::Period::Day,
+        from: "2026-03-01".into(),
+        to: "2026-03-01".into(),
+        time_zone: "UTC",
+        currency: "EUR".into(),
+        buckets: vec![bucket.clone()],
+    };
+    let top = analytics::store::ProductSales { product_id: id.into(), units: 2, revenue_cents: 900, orders: 1 };
+    let ranking = analytics::reports::TopProductsReport {
+        from: "2026-03-01".into(),
+        to: "2026-03-01".into(),
+        by: analytics::reports::Measure::Quantity,
+        currency: "EUR".into(),
+        products: vec![top.clone()],
+    };
+    assert_eq!(schema_properties(&document, "Sales"), serialized_keys(&sales));
+    assert_eq!(schema_properties(&document, "SalesBucket"), serialized_keys(&bucket));
+    assert_eq!(schema_properties(&document, "TopProducts"), serialized_keys(&ranking));
+    assert_eq!(schema_properties(&document, "TopProduct"), serialized_keys(&top));
+    // A page's fields are kit's one Page type.
+    let page = kit::page::Page { items: vec![user.clone()], next_cursor: None };
+    for name in ["UserPage", "ProductPage", "CategoryPage", "OrderPage"] {
+        assert_eq!(schema_properties(&document, name), serialized_keys(&page), "{name}");
+    }
 }
