@@ -1,0 +1,90 @@
+//! The orders store against a real Postgres: an order is written exactly when its held reservation is, and
+//! once; a lost reservation writes nothing; the listing pages newest first; cancelling is once and gives the
+//! units back; the held-units count leaves cancelled orders out.
+
+use std::time::Duration;
+
+use orders::store::{self, Inserted, Item, ListFilter, NewOrder, Status};
+use reservations::Line;
+use testkit::TestDb;
+use uuid::Uuid;
+
+async fn user(test: &TestDb) -> Uuid {
+    let id = Uuid::now_v7();
+    test.client
+        .execute(
+            "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, 'T', 'customer', '!')",
+            &[&id, &format!("{}@example.com", id.simple())],
+        )
+        .await
+        .unwrap();
+    id
+}
+
+fn new_order(id: Uuid, user_id: Uuid, product: &str, quantity: i32) -> NewOrder<'static> {
+    NewOrder {
+        id,
+        user_id,
+        total_cents: 1250 * i64::from(quantity),
+        currency: "EUR",
+        items: vec![Item { product_id: product.to_owned(), name: "Mug".into(), unit_price_cents: 1250, quantity }],
+        event_id: Uuid::now_v7(),
+        event: serde_json::json!({ "type": "com.pycommerce.order.created.v1", "time": null, "data": { "created_at": null } }),
+        idempotency: None,
+    }
+}
+
+/// Reserves `quantity` units as the bridge does, then writes the order as the component does.
+async fn place(test: &TestDb, user_id: Uuid, product: &str, quantity: i32) -> Uuid {
+    let db = test.db();
+    let id = Uuid::now_v7();
+    let line = Line { product_id: Uuid::parse_str(product).unwrap(), quantity };
+    reservations::reserve(&db, id, Some(user_id), &[line], Duration::from_secs(60)).await.unwrap();
+    assert_eq!(store::insert(&db, &new_order(id, user_id, product, quantity)).await.unwrap(), Inserted::Written);
+    id
+}
+
+#[tokio::test]
+async fn an_order_is_written_once_with_its_reservation_and_never_without_one() {
+    let test = TestDb::new("pc_orders").await;
+    let db = test.db();
+    let (alice, mugs) = (user(&test).await, test.product(5).await);
+    let id = place(&test, alice, &mugs, 2).await;
+    assert_eq!(store::insert(&db, &new_order(id, alice, &mugs, 2)).await.unwrap(), Inserted::AlreadyWritten);
+    let order = store::find(&db, id).await.unwrap().unwrap();
+    assert_eq!((order.status, order.total_cents, order.items.len()), (Status::Confirmed, 2500, 1));
+    assert_eq!(test.stock(&mugs).await, 3);
+
+    // No reservation held for this id: nothing is written.
+    let unreserved = Uuid::now_v7();
+    assert_eq!(store::insert(&db, &new_order(unreserved, alice, &mugs, 1)).await.unwrap(), Inserted::ReservationLost);
+    assert_eq!(store::find(&db, unreserved).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn listing_is_newest_first_and_cancelling_once_returns_the_units() {
+    let test = TestDb::new("pc_orders").await;
+    let db = test.db();
+    let (alice, bob, mugs) = (user(&test).await, user(&test).await, test.product(10).await);
+    let first = place(&test, alice, &mugs, 1).await;
+    let second = place(&test, alice, &mugs, 2).await;
+    place(&test, bob, &mugs, 3).await;
+
+    let mine = ListFilter { user_id: Some(alice), status: None, before: None, limit: 10 };
+    let ids: Vec<String> = store::list(&db, &mine).await.unwrap().into_iter().map(|order| order.id).collect();
+    assert_eq!(ids, [second.to_string(), first.to_string()]);
+    let newest = store::find(&db, second).await.unwrap().unwrap();
+    let after = ListFilter { before: Some((newest.created_us, second)), ..mine };
+    let rest: Vec<String> = store::list(&db, &after).await.unwrap().into_iter().map(|order| order.id).collect();
+    assert_eq!(rest, [first.to_string()]);
+
+    let held = store::held_units(&db, alice, &[Uuid::parse_str(&mugs).unwrap()], 3600).await.unwrap();
+    assert_eq!(held[0].units, 3);
+    let event = serde_json::json!({ "type": "com.pycommerce.order.cancelled.v1", "time": null, "data": { "cancelled_at": null } });
+    assert!(store::cancel(&db, second, Uuid::now_v7(), event.clone()).await.unwrap());
+    assert!(!store::cancel(&db, second, Uuid::now_v7(), event).await.unwrap(), "already cancelled");
+    assert_eq!(store::find(&db, second).await.unwrap().unwrap().status, Status::Cancelled);
+    assert_eq!(test.stock(&mugs).await, 10 - 1 - 3);
+    let held = store::held_units(&db, alice, &[Uuid::parse_str(&mugs).unwrap()], 3600).await.unwrap();
+    assert_eq!(held[0].units, 1);
+}
