@@ -13,9 +13,6 @@ pub enum Error {
     /// Invalid fields of a write (422).
     #[error("invalid fields")]
     Validation(Vec<FieldError>),
-    /// Invalid query parameters or cursor (400).
-    #[error("bad query parameter `{}`", .0.field)]
-    BadQuery(FieldError),
     /// No such resource (or an id that is not a UUID).
     #[error("not found")]
     NotFound,
@@ -109,11 +106,6 @@ impl Error {
             Error::Db(error)
         }
     }
-
-    /// A bad query parameter.
-    pub fn bad_query(field: &str, message: impl Into<String>) -> Self {
-        Error::BadQuery(FieldError::new(field, message))
-    }
 }
 
 impl From<DbError> for Error {
@@ -127,7 +119,6 @@ impl From<Error> for Problem {
         match error {
             Error::Request(problem) => *problem,
             Error::Validation(errors) => Problem::validation(errors),
-            Error::BadQuery(field) => Problem::bad_request("invalid query parameters").with_errors(vec![field]),
             Error::NotFound => Problem::not_found(),
             Error::Conflict { detail, field } => {
                 let problem = Problem::conflict(detail);

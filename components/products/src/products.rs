@@ -3,11 +3,9 @@
 use http::StatusCode;
 use kit::http::{parse_json, parse_query};
 use kit::identity::Identity;
-use kit::{Request, Response};
-use serde::{Deserialize, Serialize};
-
 use kit::page::Page;
-use kit::Fields;
+use kit::{Fields, Problem, Request, Response};
+use serde::{Deserialize, Serialize};
 
 use crate::domain::{parse_id, Currency, Description, Money, Name, Sku, Stock, PRODUCT_NAME_MAX};
 use crate::error::Error;
@@ -91,7 +89,7 @@ impl ProductBody {
 
 /// `GET /products`: the filtered, sorted, paged listing (cached unless inactive products are included).
 pub async fn list(service: &Service, request: &Request) -> Result<Response, Error> {
-    let filter = Filter::parse(parse_query::<RawListQuery>(request)?).map_err(Error::BadQuery)?;
+    let filter = Filter::parse(parse_query::<RawListQuery>(request)?).map_err(Problem::bad_query)?;
     let fetch = || async { listing_entry(service, &filter).await };
     if filter.include_inactive {
         Identity::require_admin(request.headers())?;
@@ -280,7 +278,7 @@ mod tests {
     }
 
     fn body(json: serde_json::Value) -> Result<ProductWrite, Error> {
-        serde_json::from_value::<ProductBody>(json).map_err(|e| Error::bad_query("body", e.to_string()))?.validate(true)
+        serde_json::from_value::<ProductBody>(json).map_err(|e| Problem::bad_request(e.to_string()))?.validate(true)
     }
 
     #[test]
