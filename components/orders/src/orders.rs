@@ -1,14 +1,15 @@
 //! The `/orders` routes.
 //!
-//! Placing an order, in this order: validate the body; count the placement against the user's rate limit;
-//! answer a repeated Idempotency-Key from its first order; claim the units against the user's per-product cap
-//! ([`crate::limits`]); in one bridge call, check that the user is active and reserve the stock (the bridge
-//! returns each line's name and price — the only prices used; the reservation is *held* until the write);
-//! write order, items, outbox event and key and commit the reservation in one statement; release the held
-//! reservation if that write fails (if even that fails, the bridge's sweeper
-//! releases it when the hold expires). The relay learns of the event from the outbox's NOTIFY trigger, so
-//! placing an order needs no bridge call after the reservation. A customer sees and cancels only their own
-//! orders (others are 404); an admin sees all.
+//! Placing an order, in this order: validate the body; count the placement against the user's rate limit and
+//! claim its units (one Redis script, [`crate::limits`]); answer a repeated Idempotency-Key from its first
+//! order; check the claimed units against the user's per-product cap; in one bridge call, check that the user
+//! is active and reserve the stock (the bridge returns each line's name and price — the only prices used; the
+//! reservation is *held* until the write); write order, items, outbox event and key and commit the reservation
+//! in one statement, which also answers the order as written (no read after the write); release the held
+//! reservation if that write fails (if even that fails, the bridge's sweeper releases it when the hold
+//! expires). The relay learns of the event from the outbox's NOTIFY trigger, so placing an order needs no
+//! bridge call after the reservation. A customer sees and cancels only their own orders (others are 404); an
+//! admin sees all.
 
 use http::StatusCode;
 use kit::bridge::{Bridge, BridgeError, ReservedLine, StockLine};
@@ -34,17 +35,19 @@ pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Req
     let order_request = OrderRequest::parse(body)?;
     let key = idempotency_key(request.headers().get("idempotency-key"))?;
     let hash = order_request.hash();
-    // Counted before anything costs a query or a bridge call.
-    limits.count_placement(user_id).await?;
-
-    if let Some(key) = &key {
-        if let Some(order) = replay(db, user_id, key, &hash).await? {
-            return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
+    // Counted, and its units claimed, before anything costs a query or a bridge call.
+    let claim = limits.admit(user_id, &order_request.lines).await?;
+    let placed = async {
+        // A replay answers its first order even when that order took the user to the units cap.
+        if let Some(key) = &key {
+            if let Some(order) = replay(db, user_id, key, &hash).await? {
+                return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
+            }
         }
+        limits.check_units(db, user_id, &claim).await?;
+        reserve_and_write(db, bridge, &identity, user_id, &order_request, key, hash).await
     }
-
-    let claim = limits.claim_units(db, user_id, &order_request.lines).await?;
-    let placed = reserve_and_write(db, bridge, &identity, user_id, &order_request, key, hash).await;
+    .await;
     limits.release(claim).await;
     placed
 }
@@ -76,8 +79,8 @@ async fn reserve_and_write(
     };
 
     let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
-    match written {
-        Ok(store::Inserted::Written) => {}
+    let order = match written {
+        Ok(store::Inserted::Written(order)) => order,
         Ok(outcome @ (store::Inserted::AlreadyWritten | store::Inserted::ReservationLost)) => {
             // A concurrent request with the same key wrote this order first (perhaps a moment before this one
             // looked): answer as a replay would, which also refuses another body under the same key.
@@ -86,9 +89,16 @@ async fn reserve_and_write(
                     return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
                 }
             }
-            if outcome == store::Inserted::ReservationLost && store::find(db, order_id).await?.is_none() {
-                tracing::warn!(%order_id, "stock reservation expired before the order was written");
-                return Err(Error::ReservationLost);
+            let found = store::find(db, order_id).await?;
+            match found {
+                None if outcome == store::Inserted::ReservationLost => {
+                    tracing::warn!(%order_id, "stock reservation expired before the order was written");
+                    return Err(Error::ReservationLost);
+                }
+                None => return Err(Error::NotFound),
+                // A v5 id collision across users is impossible; refuse rather than leak another user's order.
+                Some(order) if order.user_id != identity.user_id => return Err(Error::NotFound),
+                Some(order) => order,
             }
         }
         Err(error) => {
@@ -98,12 +108,7 @@ async fn reserve_and_write(
             }
             return Err(error);
         }
-    }
-    let order = store::find(db, order_id).await?.ok_or(Error::NotFound)?;
-    if order.user_id != identity.user_id {
-        // A v5 id collision across users is impossible; refuse rather than leak another user's order.
-        return Err(Error::NotFound);
-    }
+    };
     tracing::info!(%order_id, user_id = %identity.user_id, total_cents = order.total_cents, "order placed");
     Ok(kit::http::created(&format!("/orders/{}", order.id), &order))
 }

@@ -99,10 +99,11 @@ pub struct NewOrder<'a> {
 }
 
 /// What [`insert`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Inserted {
-    /// The order, its items, event and key were written, and its stock reservation committed.
-    Written,
+    /// The order, its items, event and key were written, and its stock reservation committed: the order as
+    /// [`find`] would now read it.
+    Written(Order),
     /// An order with this id was written before (a concurrent retry with the same key won): nothing changed.
     AlreadyWritten,
     /// The reservation is no longer held (it expired and the sweeper gave the units back, or it was
@@ -111,7 +112,8 @@ pub enum Inserted {
 }
 
 /// Writes order, items, outbox event and idempotency key, and commits the order's held stock reservation, in
-/// one statement: the order exists exactly when its reservation is committed.
+/// one statement: the order exists exactly when its reservation is committed. The written order is answered
+/// from what was written and the statement's clock, so placing an order needs no read after the write.
 pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> {
     let items = serde_json::to_value(&order.items).map_err(|e| DbError::Conversion(e.to_string()))?;
     let (key, hash) = match &order.idempotency {
@@ -134,7 +136,8 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> 
          idempotency AS (INSERT INTO orders.idempotency_keys (user_id, key, request_hash, order_id) \
            SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) \
          SELECT (SELECT count(*) FROM new_order)::int8 AS orders, \
-           EXISTS (SELECT 1 FROM orders.orders WHERE id = $1) AS existed",
+           EXISTS (SELECT 1 FROM orders.orders WHERE id = $1) AS existed, c.text AS written_at, \
+           (extract(epoch FROM c.at) * 1000000)::int8 AS written_us FROM clock c",
         now = kit::rfc3339!("now()"),
         commit = reservations::COMMIT_CTE,
     );
@@ -142,6 +145,8 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> 
     struct Written {
         orders: i64,
         existed: bool,
+        written_at: String,
+        written_us: i64,
     }
     let written: Written = db
         .query_one(
@@ -160,7 +165,21 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> 
         )
         .await?;
     Ok(match (written.orders, written.existed) {
-        (1, _) => Inserted::Written,
+        (1, _) => {
+            let mut items = order.items.clone();
+            items.sort_by(|a, b| a.product_id.cmp(&b.product_id));
+            Inserted::Written(Order {
+                id: order.id.to_string(),
+                user_id: order.user_id.to_string(),
+                status: Status::Confirmed,
+                total_cents: order.total_cents,
+                currency: order.currency.to_owned(),
+                items,
+                created_at: written.written_at.clone(),
+                updated_at: written.written_at,
+                created_us: written.written_us,
+            })
+        }
         (_, true) => Inserted::AlreadyWritten,
         _ => Inserted::ReservationLost,
     })

@@ -40,7 +40,12 @@ async fn place(test: &TestDb, user_id: Uuid, product: &str, quantity: i32) -> Uu
     let id = Uuid::now_v7();
     let line = Line { product_id: Uuid::parse_str(product).unwrap(), quantity };
     reservations::reserve(&db, id, Some(user_id), &[line], Duration::from_secs(60)).await.unwrap();
-    assert_eq!(store::insert(&db, &new_order(id, user_id, product, quantity)).await.unwrap(), Inserted::Written);
+    let Inserted::Written(written) = store::insert(&db, &new_order(id, user_id, product, quantity)).await.unwrap()
+    else {
+        panic!("order {id} was not written");
+    };
+    // What the write answers is what a read finds: the component answers it without reading back.
+    assert_eq!(store::find(&db, id).await.unwrap(), Some(written));
     id
 }
 

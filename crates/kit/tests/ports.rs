@@ -332,20 +332,6 @@ async fn concurrent_window_hits_each_get_their_own_count() {
     cache.del(&key).await.unwrap();
 }
 
-#[tokio::test]
-async fn sliding_counters_rise_fall_and_vanish_at_zero() {
-    let cache = Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap();
-    let key = format!("test:{}:inflight", uuid::Uuid::new_v4().simple());
-    assert_eq!(cache.add_sliding(&key, -3, Duration::from_secs(30)).await.unwrap(), 0);
-    assert_eq!(cache.get(&key).await.unwrap(), None, "a negative delta created the counter");
-    assert_eq!(cache.add_sliding(&key, 3, Duration::from_secs(30)).await.unwrap(), 3);
-    assert_eq!(cache.add_sliding(&key, 4, Duration::from_secs(30)).await.unwrap(), 7);
-    assert!((1..=30).contains(&cache.ttl(&key).await.unwrap()));
-    assert_eq!(cache.add_sliding(&key, -3, Duration::from_secs(30)).await.unwrap(), 4);
-    assert_eq!(cache.add_sliding(&key, -4, Duration::from_secs(30)).await.unwrap(), 0);
-    assert_eq!(cache.get(&key).await.unwrap(), None);
-}
-
 mod guessing {
     use std::time::Duration;
 

@@ -3,9 +3,9 @@
 //! The cache is an optimisation: callers treat every [`CacheError`] as a miss and go on to Postgres. Natively
 //! every call is bounded by a timeout, and a dead Redis is retried on the next call.
 //!
-//! The counters rate limits rely on ([`Cache::incr_window`], [`Cache::decr_window`], [`Cache::add_sliding`])
-//! are each one Lua script (`EVAL`), so a count and its expiry change together: no caller can read a count
-//! another has not finished writing, and no counter is ever left without an expiry.
+//! The counters rate limits rely on ([`Cache::incr_window`], [`Cache::decr_window`]) are each one Lua script
+//! (`EVAL`), so a count and its expiry change together: no caller can read a count another has not finished
+//! writing, and no counter is ever left without an expiry.
 
 #[cfg(not(target_arch = "wasm32"))]
 mod native;
@@ -99,15 +99,6 @@ return {n, ttl}";
 const DECR_WINDOW: &str = "if redis.call('PTTL', KEYS[1]) > 0 then return redis.call('DECR', KEYS[1]) end \
 return 0";
 
-/// `INCRBY` and a fresh `PEXPIRE`; a counter that reaches zero is deleted, and a negative delta never
-/// creates one.
-const ADD_SLIDING: &str = "local delta = tonumber(ARGV[1]) \
-if delta < 0 and redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
-local n = redis.call('INCRBY', KEYS[1], delta) \
-if n <= 0 then redis.call('DEL', KEYS[1]) return 0 end \
-redis.call('PEXPIRE', KEYS[1], ARGV[2]) \
-return n";
-
 /// A handle to one Redis server. Cheap to create: it connects on first use.
 #[derive(Clone)]
 pub struct Cache {
@@ -173,14 +164,6 @@ impl Cache {
     /// only while its window runs; the new count (0 when the window is over).
     pub async fn decr_window(&self, key: &str) -> Result<i64, CacheError> {
         single(self.inner.eval_ints(DECR_WINDOW, key, &[]).await?)
-    }
-
-    /// Adds `delta` (may be negative) to the counter `key` and sets it to expire `ttl` after this change,
-    /// atomically; at zero or below the key is removed, and a negative delta never creates it. The new value.
-    /// For counts of work in flight: a holder that dies without taking its share back is forgotten `ttl`
-    /// after the last change.
-    pub async fn add_sliding(&self, key: &str, delta: i64, ttl: Duration) -> Result<i64, CacheError> {
-        single(self.inner.eval_ints(ADD_SLIDING, key, &[delta, millis(ttl)]).await?)
     }
 
     /// Runs a Lua script atomically, in one round trip (`EVALSHA`; `EVAL` once more when Redis does not hold
