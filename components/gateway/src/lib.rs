@@ -11,7 +11,7 @@
 //!    replaced by the verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`)
 //!    taken from Spin's own `spin-client-addr` — the last one — or from the trusted proxies'
 //!    `X-Forwarded-For` entry;
-//! 7. writes one JSON access-log line.
+//! 7. writes one JSON access-log line (for a cache hit answered here, the hit's only line).
 //!
 //! ## Layout
 //! - [`routes`]: the public route table — which component owns a path and who may call it.
@@ -127,7 +127,9 @@ impl Component for Service {
             request_id = %request_id,
             user_id = outcome.user_id.as_deref(),
             component = outcome.component,
-            from_cache = outcome.from_cache,
+            from_cache = outcome.cache.is_some(),
+            cache_key = outcome.cache.as_ref().map(|(key, _)| key.as_str()),
+            cache_hits = outcome.cache.as_ref().map(|(_, hits)| *hits),
             "request"
         );
         response
@@ -201,15 +203,15 @@ impl Service {
         let mut outcome = Outcome {
             user_id: identity.as_ref().map(|identity| identity.user_id.clone()),
             component: Some(route.component),
-            from_cache: false,
+            cache: None,
         };
         let public_catalog = identity.as_ref().is_none_or(|identity| !identity.is_admin());
         let mut catalog_cache = None;
         if route.component == "products" && is_read(request.method()) && public_catalog {
             if let Some(catalog) = self.catalog() {
                 match catalog.answer(&request).await {
-                    Answer::Cached(response) => {
-                        outcome.from_cache = true;
+                    Answer::Cached { response, key, hits } => {
+                        outcome.cache = Some((key, hits));
                         return Ok((response, outcome));
                     }
                     Answer::Forward(found) => catalog_cache = found,
@@ -282,8 +284,9 @@ fn build_verifier(config: &Config) -> Result<Verifier, ConfigError> {
 struct Outcome {
     user_id: Option<String>,
     component: Option<&'static str>,
-    /// Answered from the catalog cache here, without forwarding.
-    from_cache: bool,
+    /// Answered from the catalog cache here, without forwarding: the entry's key and hits (the access line
+    /// is the hit's only log line).
+    cache: Option<(String, i64)>,
 }
 
 fn is_read(method: &Method) -> bool {

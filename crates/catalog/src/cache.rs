@@ -13,8 +13,9 @@
 //! - TTL: `cache_ttl_secs` when stored. Hits are counted per entry (`<key>:hits`) inside the script; every
 //!   `cache_popular_threshold` hits the entry's TTL is set to `cache_popular_ttl_secs`, so a popular entry
 //!   lives longer while it stays popular and never more than that cap past its last extension.
-//! - Observability: one log line (target `cache`) per hit and per miss with the key, and running totals in
-//!   Redis: `<prefix>stats:hits` and `<prefix>stats:misses`.
+//! - Observability: one log line (target `cache`) per hit and per miss with the key — except a hit the
+//!   gateway serves, which its access-log line records (`from_cache`, `cache_key`, `cache_hits`) — and
+//!   running totals in Redis: `<prefix>stats:hits` and `<prefix>stats:misses`.
 //! - Failure: the cache is an optimisation. Any Redis error or timeout (`cache_timeout_ms`) is logged and
 //!   the request is served from Postgres; after a failure this request makes no further Redis calls, so a
 //!   slow Redis costs at most one timeout. `cache_ttl_secs = 0` turns the cache off.
@@ -102,8 +103,16 @@ pub enum Lookup {
 /// What the gateway's [`CatalogCache::peek`] found.
 #[derive(Debug)]
 pub enum Peek {
-    /// The cached representation.
-    Hit(Entry),
+    /// The cached representation, under `key`, hit `hits` times. Not logged here: the gateway's access-log
+    /// line records it, so a hit served there costs one log line, not two.
+    Hit {
+        /// The representation.
+        entry: Entry,
+        /// Its Redis key.
+        key: String,
+        /// Its hits so far, this one included.
+        hits: i64,
+    },
     /// Not cached at this catalog version (counted).
     Miss(i64),
     /// The version mirror has lapsed: only Postgres knows the version.
@@ -182,8 +191,8 @@ impl CatalogCache {
         Ok(self.report(name, found))
     }
 
-    /// Looks entry `name` up at the mirrored version without Postgres (the gateway's lookup), logging and
-    /// counting a hit or a miss as [`CatalogCache::lookup`] does.
+    /// Looks entry `name` up at the mirrored version without Postgres (the gateway's lookup), counting a
+    /// hit or a miss as [`CatalogCache::lookup`] does; a miss is logged here, a hit by the caller.
     pub async fn peek(&self, name: &str) -> Peek {
         if !self.enabled() {
             return Peek::Failed;
@@ -197,10 +206,16 @@ impl CatalogCache {
                 }
                 Err(_) => Peek::Unknown,
             },
-            found => match self.report(name, found) {
-                Lookup::Hit(entry) => Peek::Hit(entry),
-                _ => Peek::Failed,
-            },
+            Ok(Found::Hit { version, entry, hits, extended }) => {
+                match self.hit(name, &version, entry, hits, extended) {
+                    Some((entry, key)) => Peek::Hit { entry, key, hits },
+                    None => Peek::Failed,
+                }
+            }
+            Err(error) => {
+                self.report(name, Err(error));
+                Peek::Failed
+            }
         }
     }
 
@@ -212,20 +227,15 @@ impl CatalogCache {
     /// Logs what a lookup found and turns it into a [`Lookup`].
     fn report(&self, name: &str, found: Result<Found, kit::cache::CacheError>) -> Lookup {
         match found {
-            Ok(Found::Hit { version, entry, hits, extended }) => match split_entry(entry) {
-                Some(entry) => {
-                    let key = self.key(&version, name);
-                    if extended {
-                        tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = self.popular_ttl.as_secs(), "popular entry kept longer");
+            Ok(Found::Hit { version, entry, hits, extended }) => {
+                match self.hit(name, &version, entry, hits, extended) {
+                    Some((entry, key)) => {
+                        tracing::info!(target: "cache", event = "hit", key = %key, hits, "cache hit");
+                        Lookup::Hit(entry)
                     }
-                    tracing::info!(target: "cache", event = "hit", key = %key, hits, "cache hit");
-                    Lookup::Hit(entry)
+                    None => Lookup::Bypass,
                 }
-                None => {
-                    tracing::warn!(target: "cache", event = "bypass", name, "malformed cache entry; serving from Postgres");
-                    Lookup::Bypass
-                }
-            },
+            }
             Ok(Found::Miss { version }) => {
                 let key = self.key(&version, name);
                 tracing::info!(target: "cache", event = "miss", key = %key, "cache miss");
@@ -240,6 +250,19 @@ impl CatalogCache {
                 Lookup::Bypass
             }
         }
+    }
+
+    /// The entry and key of a hit; logs a popular entry's extension, and `None` (logged) for a malformed entry.
+    fn hit(&self, name: &str, version: &str, entry: Vec<u8>, hits: i64, extended: bool) -> Option<(Entry, String)> {
+        let Some(entry) = split_entry(entry) else {
+            tracing::warn!(target: "cache", event = "bypass", name, "malformed cache entry; serving from Postgres");
+            return None;
+        };
+        let key = self.key(version, name);
+        if extended {
+            tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = self.popular_ttl.as_secs(), "popular entry kept longer");
+        }
+        Some((entry, key))
     }
 
     fn key(&self, version: &str, name: &str) -> String {

@@ -27,8 +27,16 @@ pub const X_PC_CATALOG_CACHE: &str = "x-pc-catalog-cache";
 /// What the gateway does with a public catalog read.
 #[derive(Debug)]
 pub enum Answer {
-    /// Send this: the cache held the representation.
-    Cached(Response),
+    /// Send `response`: the cache held the representation, under `key`, hit `hits` times (for the caller's
+    /// access log, which records the hit).
+    Cached {
+        /// The 200 or 304.
+        response: Response,
+        /// The entry's Redis key.
+        key: String,
+        /// Its hits so far.
+        hits: i64,
+    },
     /// Forward the request, with this [`X_PC_CATALOG_CACHE`] value when there is one.
     Forward(Option<HeaderValue>),
 }
@@ -55,13 +63,13 @@ impl CachedReads {
             return Answer::Forward(None);
         };
         match self.cache.peek(&name).await {
-            Peek::Hit(entry) => {
+            Peek::Hit { entry, key, hits } => {
                 let mut response =
                     read_response(request, entry, CacheStatus::Hit, Audience::Public, &self.cache_control);
                 if head {
                     *response.body_mut() = Bytes::new();
                 }
-                Answer::Cached(response)
+                Answer::Cached { response, key, hits }
             }
             Peek::Miss(version) => Answer::Forward(HeaderValue::from_str(&format!("miss; version={version}")).ok()),
             Peek::Failed => Answer::Forward(Some(HeaderValue::from_static("failed"))),
