@@ -4,25 +4,11 @@
 use auth::store;
 use testkit::TestDb;
 
-/// A user row for the tokens to belong to (the users schema is another component's; SQL keeps this test
-/// independent of it).
-async fn user(test: &TestDb) -> uuid::Uuid {
-    let id = uuid::Uuid::now_v7();
-    test.client
-        .execute(
-            "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, 'T', 'customer', '!')",
-            &[&id, &format!("{}@example.com", id.simple())],
-        )
-        .await
-        .unwrap();
-    id
-}
-
 #[tokio::test]
 async fn a_token_rotates_once_and_then_reads_as_used() {
     let test = TestDb::new("pc_auth").await;
     let db = test.db();
-    let (user, family) = (user(&test).await, uuid::Uuid::now_v7());
+    let (user, family) = (test.customer().await, uuid::Uuid::now_v7());
     store::insert(&db, family, user, b"first".to_vec(), 60).await.unwrap();
     let first = store::find(&db, b"first".to_vec()).await.unwrap().unwrap();
     assert_eq!((first.user_id, first.family_id.clone()), (user.to_string(), family.to_string()));
@@ -40,7 +26,7 @@ async fn a_token_rotates_once_and_then_reads_as_used() {
 async fn an_expired_or_revoked_token_never_rotates() {
     let test = TestDb::new("pc_auth").await;
     let db = test.db();
-    let (user, family) = (user(&test).await, uuid::Uuid::now_v7());
+    let (user, family) = (test.customer().await, uuid::Uuid::now_v7());
     store::insert(&db, family, user, b"stale".to_vec(), -1).await.unwrap();
     let stale = store::find(&db, b"stale".to_vec()).await.unwrap().unwrap();
     assert!(stale.expired);

@@ -3,15 +3,16 @@
 //! committed orders count after; a line over the cap alone is a 422 that counts nothing; with Redis down the
 //! limits fail open to what Postgres shows.
 
+mod common;
+
 use std::collections::HashMap;
 use std::time::Duration;
 
+use common::place;
 use kit::cache::Cache;
 use kit::Config;
 use orders::error::Error;
 use orders::limits::OrderLimits;
-use orders::store::{self, Inserted, Item, NewOrder};
-use reservations::Line;
 use testkit::{TestDb, TestKeys};
 use uuid::Uuid;
 
@@ -27,38 +28,6 @@ fn limits(keys: &TestKeys, cache: Cache, rate: i64, cap: i64) -> OrderLimits {
 async fn counter(keys: &TestKeys, name: &str) -> Option<i64> {
     let value = keys.cache().get(&format!("{}orders:{name}", keys.prefix)).await.unwrap()?;
     String::from_utf8(value).ok()?.parse().ok()
-}
-
-/// Writes an order of `quantity` units of `product` for `user_id`, reserved first as the bridge does.
-async fn commit_order(test: &TestDb, user_id: Uuid, product: Uuid, quantity: i32) {
-    let db = test.db();
-    let id = Uuid::now_v7();
-    reservations::reserve(&db, id, Some(user_id), &[Line { product_id: product, quantity }], Duration::from_secs(60))
-        .await
-        .unwrap();
-    let order = NewOrder {
-        id,
-        user_id,
-        total_cents: 1250 * i64::from(quantity),
-        currency: "EUR",
-        items: vec![Item { product_id: product.to_string(), name: "Mug".into(), unit_price_cents: 1250, quantity }],
-        event_id: Uuid::now_v7(),
-        event: serde_json::json!({ "type": "com.pycommerce.order.created.v1", "time": null, "data": {} }),
-        idempotency: None,
-    };
-    assert!(matches!(store::insert(&db, &order).await.unwrap(), Inserted::Written(_)));
-}
-
-async fn user(test: &TestDb) -> Uuid {
-    let id = Uuid::now_v7();
-    test.client
-        .execute(
-            "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, 'T', 'customer', '!')",
-            &[&id, &format!("{}@example.com", id.simple())],
-        )
-        .await
-        .unwrap();
-    id
 }
 
 #[tokio::test]
@@ -99,7 +68,7 @@ async fn units_in_flight_and_committed_count_against_the_cap_until_released() {
     let db = test.db();
     let keys = TestKeys::new(&test.name);
     let limits = limits(&keys, keys.cache(), 100, 20);
-    let user_id = user(&test).await;
+    let user_id = test.customer().await;
     let mugs = Uuid::parse_str(&test.product(100).await).unwrap();
     let cups = Uuid::parse_str(&test.product(100).await).unwrap();
 
@@ -118,7 +87,7 @@ async fn units_in_flight_and_committed_count_against_the_cap_until_released() {
     assert_eq!(counter(&keys, &format!("units:{user_id}:{cups}")).await, Some(1));
 
     // The first commits: its units now count from Postgres, for as long as the window keeps the order.
-    commit_order(&test, user_id, mugs, 15).await;
+    place(&test, user_id, &mugs.to_string(), 15).await;
     limits.release(first).await;
     assert_eq!(counter(&keys, &format!("units:{user_id}:{mugs}")).await, None);
     let third = limits.admit(user_id, &[(mugs, 6)]).await.unwrap();
@@ -140,14 +109,14 @@ async fn with_redis_down_the_limits_fail_open_to_postgres() {
     // Nothing listens on port 1.
     let down = Cache::connect("redis://127.0.0.1:1", Duration::from_millis(200)).unwrap();
     let limits = limits(&keys, down, 1, 20);
-    let user_id = user(&test).await;
+    let user_id = test.customer().await;
     let mugs = Uuid::parse_str(&test.product(100).await).unwrap();
     for _ in 0..3 {
         let claim = limits.admit(user_id, &[(mugs, 10)]).await.expect("uncounted, not refused");
         limits.check_units(&db, user_id, &claim).await.unwrap();
         limits.release(claim).await;
     }
-    commit_order(&test, user_id, mugs, 15).await;
+    place(&test, user_id, &mugs.to_string(), 15).await;
     let claim = limits.admit(user_id, &[(mugs, 10)]).await.unwrap();
     assert!(matches!(limits.check_units(&db, user_id, &claim).await, Err(Error::UnitsLimit { .. })));
     limits.release(claim).await;

@@ -2,58 +2,18 @@
 //! once; a lost reservation writes nothing; the listing pages newest first; cancelling is once and gives the
 //! units back; the held-units count leaves cancelled orders out.
 
-use std::time::Duration;
+mod common;
 
-use orders::store::{self, Inserted, Item, ListFilter, NewOrder, Status};
-use reservations::Line;
+use common::{new_order, place};
+use orders::store::{self, Inserted, ListFilter, Status};
 use testkit::TestDb;
 use uuid::Uuid;
-
-async fn user(test: &TestDb) -> Uuid {
-    let id = Uuid::now_v7();
-    test.client
-        .execute(
-            "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, 'T', 'customer', '!')",
-            &[&id, &format!("{}@example.com", id.simple())],
-        )
-        .await
-        .unwrap();
-    id
-}
-
-fn new_order(id: Uuid, user_id: Uuid, product: &str, quantity: i32) -> NewOrder<'static> {
-    NewOrder {
-        id,
-        user_id,
-        total_cents: 1250 * i64::from(quantity),
-        currency: "EUR",
-        items: vec![Item { product_id: product.to_owned(), name: "Mug".into(), unit_price_cents: 1250, quantity }],
-        event_id: Uuid::now_v7(),
-        event: serde_json::json!({ "type": "com.pycommerce.order.created.v1", "time": null, "data": { "created_at": null } }),
-        idempotency: None,
-    }
-}
-
-/// Reserves `quantity` units as the bridge does, then writes the order as the component does.
-async fn place(test: &TestDb, user_id: Uuid, product: &str, quantity: i32) -> Uuid {
-    let db = test.db();
-    let id = Uuid::now_v7();
-    let line = Line { product_id: Uuid::parse_str(product).unwrap(), quantity };
-    reservations::reserve(&db, id, Some(user_id), &[line], Duration::from_secs(60)).await.unwrap();
-    let Inserted::Written(written) = store::insert(&db, &new_order(id, user_id, product, quantity)).await.unwrap()
-    else {
-        panic!("order {id} was not written");
-    };
-    // What the write answers is what a read finds: the component answers it without reading back.
-    assert_eq!(store::find(&db, id).await.unwrap(), Some(written));
-    id
-}
 
 #[tokio::test]
 async fn an_order_is_written_once_with_its_reservation_and_never_without_one() {
     let test = TestDb::new("pc_orders").await;
     let db = test.db();
-    let (alice, mugs) = (user(&test).await, test.product(5).await);
+    let (alice, mugs) = (test.customer().await, test.product(5).await);
     let id = place(&test, alice, &mugs, 2).await;
     assert_eq!(store::insert(&db, &new_order(id, alice, &mugs, 2)).await.unwrap(), Inserted::AlreadyWritten);
     let order = store::find(&db, id).await.unwrap().unwrap();
@@ -70,7 +30,7 @@ async fn an_order_is_written_once_with_its_reservation_and_never_without_one() {
 async fn listing_is_newest_first_and_cancelling_once_returns_the_units() {
     let test = TestDb::new("pc_orders").await;
     let db = test.db();
-    let (alice, bob, mugs) = (user(&test).await, user(&test).await, test.product(10).await);
+    let (alice, bob, mugs) = (test.customer().await, test.customer().await, test.product(10).await);
     let first = place(&test, alice, &mugs, 1).await;
     let second = place(&test, alice, &mugs, 2).await;
     place(&test, bob, &mugs, 3).await;

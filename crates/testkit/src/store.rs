@@ -50,6 +50,19 @@ impl TestDb {
         kit::db::Db::connect(&self.url, Duration::from_secs(5)).expect("a Db on the test database")
     }
 
+    /// An active customer (SQL, so a test needs no users component); their id.
+    pub async fn customer(&self) -> uuid::Uuid {
+        let id = uuid::Uuid::now_v7();
+        self.client
+            .execute(
+                "INSERT INTO users.users (id, email, full_name, role, password_hash) VALUES ($1, $2, 'T', 'customer', '!')",
+                &[&id, &format!("{}@example.com", id.simple())],
+            )
+            .await
+            .expect("insert a customer");
+        id
+    }
+
     /// A catalog product (EUR 12.50) with `stock` units; its id.
     pub async fn product(&self, stock: i32) -> String {
         let id = uuid::Uuid::new_v4();
