@@ -197,12 +197,26 @@ impl std::io::Write for Captured {
     }
 }
 
+impl Captured {
+    /// Captures this thread's log lines, as the components write them, until the guard is dropped.
+    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let captured = Self::default();
+        let writer = captured.clone();
+        let subscriber =
+            tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
+        (captured, tracing::subscriber::set_default(subscriber))
+    }
+
+    /// The captured lines, parsed.
+    fn lines(&self) -> Vec<serde_json::Value> {
+        let output = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        output.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
+    }
+}
+
 #[tokio::test]
 async fn one_access_log_line_per_request_without_the_token() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (captured, _guard) = Captured::start();
 
     let setup = setup(RecordingChain::default());
     let user_id = "0190a0c2-0000-7000-8000-00000000beef";
@@ -343,4 +357,34 @@ async fn with_redis_unreachable_catalog_reads_are_forwarded_and_the_component_to
     );
     let seen = setup.chain.seen.lock().unwrap();
     assert_eq!(seen[0].1.headers()["x-pc-catalog-cache"], "failed");
+}
+
+#[tokio::test]
+async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_key() {
+    let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
+    let key = format!("{prefix}v3:{}", listing_name("limit=5"));
+    for (key, value) in [(format!("{prefix}version"), "3"), (key.clone(), "\"e1\"\n{\"items\":[]}")] {
+        redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap();
+    }
+
+    let (captured, _guard) = Captured::start();
+    let hit = setup.service.handle(request("GET", "/products?limit=5").body(Bytes::new()).unwrap()).await;
+    assert_eq!(hit.headers()["x-cache"], "hit");
+    let lines = captured.lines();
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert_eq!(lines[0]["target"], "access");
+    assert_eq!(lines[0]["from_cache"], true);
+    assert_eq!(lines[0]["cache_key"], key.as_str());
+    assert_eq!(lines[0]["cache_hits"], 1);
+
+    // A miss is forwarded: the cache's own miss line, then an access line without a cache key.
+    captured.0.lock().unwrap().clear();
+    setup.service.handle(request("GET", "/products?limit=6").body(Bytes::new()).unwrap()).await;
+    let lines = captured.lines();
+    let targets: Vec<&str> = lines.iter().map(|line| line["target"].as_str().unwrap_or_default()).collect();
+    assert_eq!(targets, ["cache", "access"], "{lines:?}");
+    assert_eq!(lines[0]["event"], "miss");
+    assert_eq!((&lines[1]["from_cache"], lines[1].get("cache_key")), (&serde_json::json!(false), None));
+    assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the miss was forwarded");
 }
