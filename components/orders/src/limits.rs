@@ -129,7 +129,11 @@ impl OrderLimits {
 
         let uncounted = |error: CacheError| {
             tracing::warn!(%error, %user_id, "order limits not counted: cache unavailable");
-            let lines = lines.iter().map(|(product, quantity)| (*product, i64::from(*quantity), 0)).collect();
+            // Nothing was claimed: only this placement's own units are known to be in flight.
+            let lines = lines
+                .iter()
+                .map(|(product, quantity)| (*product, i64::from(*quantity), i64::from(*quantity)))
+                .collect();
             Ok(Claim { lines, keys: Vec::new() })
         };
         let reply = match self.eval(&ADMIT, &keys, &args).await {
@@ -165,10 +169,8 @@ impl OrderLimits {
         let products: Vec<Uuid> = claim.lines.iter().map(|(product, _, _)| *product).collect();
         let window = i64::try_from(self.units_window.as_secs()).unwrap_or(i64::MAX);
         let held = store::held_units(db, user_id, &products, window).await?;
-        for (product, quantity, in_flight) in &claim.lines {
-            // Without a claim (Redis failed), only this placement's own units are in flight.
-            let in_flight = (*in_flight).max(*quantity);
-            let committed = held.iter().find(|row| row.product_id == *product);
+        for &(product, quantity, in_flight) in &claim.lines {
+            let committed = held.iter().find(|row| row.product_id == product);
             let units = committed.map_or(0, |row| row.units);
             if units + in_flight <= cap {
                 continue;
