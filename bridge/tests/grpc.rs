@@ -684,7 +684,7 @@ impl Captured {
 async fn the_callers_request_id_reaches_the_access_log_over_both_transports_and_the_token_never_does() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
+    let subscriber = kit::log::subscriber().with_writer(move || writer.clone()).finish();
     // A current-thread test runtime: the server's tasks run on this thread, under this subscriber.
     let _guard = tracing::subscriber::set_default(subscriber);
 

@@ -202,8 +202,7 @@ impl Captured {
     fn start() -> (Self, tracing::subscriber::DefaultGuard) {
         let captured = Self::default();
         let writer = captured.clone();
-        let subscriber =
-            tracing_subscriber::fmt().json().flatten_event(true).with_writer(move || writer.clone()).finish();
+        let subscriber = kit::log::subscriber().with_writer(move || writer.clone()).finish();
         (captured, tracing::subscriber::set_default(subscriber))
     }
 
