@@ -54,8 +54,9 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The gateway.
 ///
 /// Spin builds it for every request, so it reads only what every request needs; the token verifier (keys
-/// parsed from PEM) and the CORS policy are built on first use, which a `GET /health/live` or an anonymous
-/// catalog read never reaches. [`Component::check_config`] builds them eagerly (devhost at start, `/health`).
+/// parsed from PEM), the CORS policy and the forwarding settings are built on first use, which a
+/// `GET /health/live` or a catalog read answered from the cache never reaches. [`Component::check_config`]
+/// builds them eagerly (devhost at start, `/health`).
 #[derive(Debug)]
 pub struct Service {
     config: Config,
@@ -63,16 +64,31 @@ pub struct Service {
     cors: OnceLock<Cors>,
     /// `None` inside when the cache settings are unusable: catalog reads are then always forwarded.
     catalog: OnceLock<Option<CachedReads>>,
+    forwarding: OnceLock<Forwarding>,
     upstream: Upstream,
-    max_body_bytes: usize,
+}
+
+/// The settings of forwarding a request to a component.
+#[derive(Debug)]
+struct Forwarding {
     /// Reverse proxies in front of Spin that append to `X-Forwarded-For` (0: clients connect to Spin).
     trusted_proxy_hops: usize,
     upstream_timeout: Duration,
     health_timeout: Duration,
 }
 
+impl Forwarding {
+    fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self {
+            trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
+            upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
+            health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
+        })
+    }
+}
+
 impl Component for Service {
-    /// The verifier and CORS policy are built later, when a request needs them.
+    /// The verifier, CORS policy and forwarding settings are built later, when a request needs them.
     fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
         Ok(Self {
@@ -80,11 +96,8 @@ impl Component for Service {
             verifier: OnceLock::new(),
             cors: OnceLock::new(),
             catalog: OnceLock::new(),
+            forwarding: OnceLock::new(),
             upstream: ctx.upstream.clone(),
-            max_body_bytes: config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)?,
-            trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
-            upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
-            health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
         })
     }
 
@@ -92,6 +105,8 @@ impl Component for Service {
     fn check_config(&self) -> Result<(), ConfigError> {
         self.verifier()?;
         self.cors()?;
+        self.forwarding()?;
+        self.max_body_bytes()?;
         Ok(())
     }
 
@@ -157,6 +172,14 @@ impl Service {
             .as_ref()
     }
 
+    fn forwarding(&self) -> Result<&Forwarding, ConfigError> {
+        if let Some(forwarding) = self.forwarding.get() {
+            return Ok(forwarding);
+        }
+        let forwarding = Forwarding::from_config(&self.config)?;
+        Ok(self.forwarding.get_or_init(|| forwarding))
+    }
+
     fn cors(&self) -> Result<&Cors, ConfigError> {
         if let Some(cors) = self.cors.get() {
             return Ok(cors);
@@ -181,7 +204,7 @@ impl Service {
             }
             let response = if path == "/health" {
                 self.check_config()?;
-                health::aggregate(&self.upstream, request_id, self.health_timeout).await
+                health::aggregate(&self.upstream, request_id, self.forwarding()?.health_timeout).await
             } else {
                 kit::http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
             };
@@ -218,12 +241,17 @@ impl Service {
                 }
             }
         }
-        let mut forwarded = proxy::forward_request(request, identity.as_ref(), request_id, self.trusted_proxy_hops)?;
+        let forwarding = self.forwarding()?;
+        let mut forwarded =
+            proxy::forward_request(request, identity.as_ref(), request_id, forwarding.trusted_proxy_hops)?;
         if let Some(found) = catalog_cache {
             forwarded.headers_mut().insert(X_PC_CATALOG_CACHE, found);
         }
-        let response =
-            self.upstream.send(route.component, forwarded, self.upstream_timeout).await.map_err(Error::Upstream)?;
+        let response = self
+            .upstream
+            .send(route.component, forwarded, forwarding.upstream_timeout)
+            .await
+            .map_err(Error::Upstream)?;
         Ok((proxy::clean_response(response), outcome))
     }
 
@@ -237,20 +265,30 @@ impl Service {
         self.verifier()?.verify(token).map(Some).map_err(Error::InvalidToken)
     }
 
+    /// `max_body_bytes`: read only for a request that has a body or announces one.
+    fn max_body_bytes(&self) -> Result<usize, ConfigError> {
+        self.config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
+    }
+
     /// 413 when the body (or its announced `Content-Length`) is over the limit, 400 for an unparsable length.
     fn check_body(&self, request: &Request) -> Result<(), Error> {
-        let too_large = Error::TooLarge(self.max_body_bytes);
-        if request.extensions().get::<BodyOverLimit>().is_some() || request.body().len() > self.max_body_bytes {
-            return Err(too_large);
+        let over_limit = request.extensions().get::<BodyOverLimit>().is_some();
+        let length = request.headers().get(header::CONTENT_LENGTH);
+        if !over_limit && request.body().is_empty() && length.is_none() {
+            return Ok(());
         }
-        if let Some(length) = request.headers().get(header::CONTENT_LENGTH) {
+        let max = self.max_body_bytes()?;
+        if over_limit || request.body().len() > max {
+            return Err(Error::TooLarge(max));
+        }
+        if let Some(length) = length {
             let length: u64 = length
                 .to_str()
                 .ok()
                 .and_then(|text| text.trim().parse().ok())
                 .ok_or(Error::BadRequest("the Content-Length header is invalid"))?;
-            if length > self.max_body_bytes as u64 {
-                return Err(too_large);
+            if length > max as u64 {
+                return Err(Error::TooLarge(max));
             }
         }
         Ok(())

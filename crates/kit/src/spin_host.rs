@@ -23,10 +23,13 @@ const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 
 /// Buffers `incoming` into a [`Request`] and builds the component's [`Ctx`]. A body over the cap is not
 /// read further: the request carries [`BodyOverLimit`] and the handler answers 413.
+///
+/// The cap (`max_body_bytes`) is read only when a body arrives: every variable a component reads costs
+/// Spin a lookup through its providers (the environment provider's runs in `block_in_place`, handing the
+/// worker thread off), and most requests are `GET`s without a body.
 pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Response> {
     let config = Config::spin();
     crate::log::init(&config);
-    let cap = config.parse_or("max_body_bytes", DEFAULT_BODY_CAP).map_err(|error| misconfigured(&error))?;
 
     let method = http::Method::from(incoming.method());
     let uri: http::Uri = incoming
@@ -40,12 +43,19 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
     }
 
     let mut body = BytesMut::new();
-    let mut over_limit = false;
+    let mut over_limit = None;
+    let mut cap = None;
     let mut stream = incoming.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Problem::bad_request("the request body could not be read").into_response())?;
+        let cap = match cap {
+            Some(cap) => cap,
+            None => {
+                *cap.insert(config.parse_or("max_body_bytes", DEFAULT_BODY_CAP).map_err(|error| misconfigured(&error))?)
+            }
+        };
         if body.len() + chunk.len() > cap {
-            over_limit = true;
+            over_limit = Some(cap);
             break;
         }
         body.extend_from_slice(&chunk);
@@ -53,7 +63,7 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
     let mut request = builder
         .body(Bytes::from(body))
         .map_err(|_| Problem::bad_request("the request has invalid headers").into_response())?;
-    if over_limit {
+    if let Some(cap) = over_limit {
         request.extensions_mut().insert(BodyOverLimit(cap));
     }
     Ok((request, Ctx { config, upstream: Upstream::spin() }))
