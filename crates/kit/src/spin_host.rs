@@ -48,14 +48,15 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
     let mut stream = incoming.into_body_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| Problem::bad_request("the request body could not be read").into_response())?;
-        let cap = match cap {
-            Some(cap) => cap,
+        // Read once, at the first chunk.
+        let limit = match cap {
+            Some(limit) => limit,
             None => {
                 *cap.insert(config.parse_or("max_body_bytes", DEFAULT_BODY_CAP).map_err(|error| misconfigured(&error))?)
             }
         };
-        if body.len() + chunk.len() > cap {
-            over_limit = Some(cap);
+        if body.len() + chunk.len() > limit {
+            over_limit = Some(limit);
             break;
         }
         body.extend_from_slice(&chunk);
