@@ -387,3 +387,29 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
     assert_eq!((&lines[1]["from_cache"], lines[1].get("cache_key")), (&serde_json::json!(false), None));
     assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the miss was forwarded");
 }
+
+#[tokio::test]
+async fn a_bad_setting_read_on_first_use_fails_check_config_and_only_the_requests_that_need_it() {
+    for (name, value) in [("upstream_timeout_ms", "soon"), ("trusted_proxy_hops", "-1"), ("max_body_bytes", "big")] {
+        let setup = setup_with(RecordingChain::default(), &[(name, value)]);
+        let error = setup.service.check_config().unwrap_err().to_string();
+        assert!(error.contains(name), "{name}: {error}");
+
+        // A bodiless read that the gateway answers itself reads neither.
+        let live = setup.service.handle(request("GET", "/health/live").body(Bytes::new()).unwrap()).await;
+        assert_eq!(live.status(), 200, "{name}");
+
+        // A request that needs the setting is a 500 problem that names nothing internal.
+        let needs_it = if name == "max_body_bytes" {
+            request("POST", "/auth/login").header("content-type", "application/json").body(Bytes::from_static(b"{}"))
+        } else {
+            let token = token(&setup.signer, "0190a0c2-0000-7000-8000-00000000beef", Role::Customer);
+            request("GET", "/users/me").header("authorization", format!("Bearer {token}")).body(Bytes::new())
+        };
+        let response = setup.service.handle(needs_it.unwrap()).await;
+        assert_eq!(response.status(), 500, "{name}");
+        let body = String::from_utf8(response.into_body().to_vec()).unwrap();
+        assert!(!body.contains(name), "{name}: {body}");
+        assert!(setup.chain.seen.lock().unwrap().is_empty(), "{name}: nothing is forwarded");
+    }
+}
