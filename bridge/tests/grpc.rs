@@ -13,7 +13,7 @@ use bridge_proto::{grpc_web, methods, BridgeError};
 use kit::bridge::Bridge;
 use tokio::net::{TcpListener, TcpStream};
 
-use testkit::TestDb;
+use testkit::{LogCapture, TestDb};
 
 /// The token the test bridges require.
 const TOKEN: &str = "test-token-0123456789abcdefghijklmnop";
@@ -653,40 +653,10 @@ async fn a_wrong_token_in_the_client_fails_at_once_as_unavailable_without_retrie
     running.stop().await.unwrap();
 }
 
-/// Log output captured by a test subscriber.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The access-log lines (target `access`) written so far.
-    fn access_lines(&self) -> Vec<serde_json::Value> {
-        let output = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        output
-            .lines()
-            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-            .filter(|line| line["target"] == "access")
-            .collect()
-    }
-}
-
 #[tokio::test]
 async fn the_callers_request_id_reaches_the_access_log_over_both_transports_and_the_token_never_does() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = kit::log::subscriber().with_writer(move || writer.clone()).finish();
-    // A current-thread test runtime: the server's tasks run on this thread, under this subscriber.
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // A current-thread test runtime: the server's tasks run on this thread, under this capture.
+    let (captured, _guard) = LogCapture::start();
 
     let db = TestDb::new("pc_bridge").await;
     let running = start(&db.url).await;
@@ -703,7 +673,7 @@ async fn the_callers_request_id_reaches_the_access_log_over_both_transports_and_
         grpc_web_call(&running, methods::CHECK_STOCK, body, &[("x-request-id", "rid-refused-1".to_owned())]).await;
     running.stop().await.unwrap();
 
-    let lines = captured.access_lines();
+    let lines = captured.lines_of("access");
     let with_id = |id: &str| lines.iter().filter(|line| line["request_id"] == id).cloned().collect::<Vec<_>>();
     let native = with_id("rid-native-1");
     assert_eq!(native.len(), 1, "{lines:?}");
@@ -716,6 +686,6 @@ async fn the_callers_request_id_reaches_the_access_log_over_both_transports_and_
     let without: Vec<_> = lines.iter().filter(|line| line["method"] == methods::GET_PRODUCT_BY_ID).collect();
     assert_eq!(without.len(), 2, "{lines:?}");
     assert!(without.iter().any(|line| line["request_id"] == ""), "no id sent: none is made up");
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     assert!(!output.contains(TOKEN), "the token was logged");
 }

@@ -13,6 +13,7 @@ use gateway::Service;
 use kit::identity::Role;
 use kit::jwt::{generate_key_pair, now_secs, AccessClaims, Signer, ACCESS_TOKEN_TYPE};
 use kit::{Component, Config, Ctx, Request, Response, Upstream};
+use testkit::LogCapture;
 
 /// Answers as each named component would; records every request it forwards.
 #[derive(Default)]
@@ -183,39 +184,9 @@ async fn a_body_over_the_limit_is_413_before_any_forwarding() {
     assert!(setup.chain.seen.lock().unwrap().is_empty());
 }
 
-/// A `MakeWriter` into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// Captures this thread's log lines, as the components write them, until the guard is dropped.
-    fn start() -> (Self, tracing::subscriber::DefaultGuard) {
-        let captured = Self::default();
-        let writer = captured.clone();
-        let subscriber = kit::log::subscriber().with_writer(move || writer.clone()).finish();
-        (captured, tracing::subscriber::set_default(subscriber))
-    }
-
-    /// The captured lines, parsed.
-    fn lines(&self) -> Vec<serde_json::Value> {
-        let output = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
-        output.lines().map(|line| serde_json::from_str(line).unwrap()).collect()
-    }
-}
-
 #[tokio::test]
 async fn one_access_log_line_per_request_without_the_token() {
-    let (captured, _guard) = Captured::start();
+    let (captured, _guard) = LogCapture::start();
 
     let setup = setup(RecordingChain::default());
     let user_id = "0190a0c2-0000-7000-8000-00000000beef";
@@ -226,13 +197,9 @@ async fn one_access_log_line_per_request_without_the_token() {
         .body(Bytes::new());
     setup.service.handle(request.unwrap()).await;
 
-    let output = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let output = captured.text();
     assert!(!output.contains(&token), "the token was logged");
-    let access: Vec<serde_json::Value> = output
-        .lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter(|line| line["target"] == "access")
-        .collect();
+    let access = captured.lines_of("access");
     assert_eq!(access.len(), 1, "{output}");
     let line = &access[0];
     assert_eq!(line["method"], "GET");
@@ -367,7 +334,7 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
         redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap();
     }
 
-    let (captured, _guard) = Captured::start();
+    let (captured, _guard) = LogCapture::start();
     let hit = setup.service.handle(request("GET", "/products?limit=5").body(Bytes::new()).unwrap()).await;
     assert_eq!(hit.headers()["x-cache"], "hit");
     let lines = captured.lines();
@@ -378,7 +345,7 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
     assert_eq!(lines[0]["cache_hits"], 1);
 
     // A miss is forwarded: the cache's own miss line, then an access line without a cache key.
-    captured.0.lock().unwrap().clear();
+    captured.clear();
     setup.service.handle(request("GET", "/products?limit=6").body(Bytes::new()).unwrap()).await;
     let lines = captured.lines();
     let targets: Vec<&str> = lines.iter().map(|line| line["target"].as_str().unwrap_or_default()).collect();

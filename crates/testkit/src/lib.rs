@@ -7,11 +7,14 @@
 //! ## Layout
 //! - [`store`]: [`TestDb`], a migrated database of the test's own (with catalog fixtures), and [`TestKeys`],
 //!   a Redis key prefix of its own; both removed when dropped.
+//! - [`LogCapture`]: a test's log lines, in the components' format.
 //! - [`Broker`]: a Tansu process of the test's own (`tansu` on PATH, or `TANSU_BIN`).
 //! - [`read`], [`produce`], [`Record`]: topic access for assertions.
 
+pub mod log;
 pub mod store;
 
+pub use log::LogCapture;
 pub use store::{TestDb, TestKeys};
 
 use std::process::Stdio;
