@@ -250,11 +250,14 @@ fn listing_name(query: &str) -> String {
 async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_forwarded_with_what_was_found() {
     let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
-    let set = |key: String, value: &'static str| {
-        let mut redis = redis.clone();
+    let connection = redis.clone();
+    let set = move |key: String, value: &'static str| {
+        let mut redis = connection.clone();
         async move { redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap() }
     };
-    set(format!("{prefix}version"), "7").await;
+    // The mirror: version 7, popular TTL 600 s after every 20 hits, max-age 9 s (the products component's
+    // settings; the gateway reads none of them).
+    set(format!("{prefix}version"), "7 600 20 9").await;
     set(format!("{prefix}v7:{}", listing_name("sort=newest&limit=20")), "\"abc\"\n{\"items\":[],\"next_cursor\":null}")
         .await;
 
@@ -271,6 +274,7 @@ async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_for
         assert_eq!(response.status(), 200);
         assert_eq!(response.headers()["x-cache"], "hit");
         assert_eq!(response.headers()["etag"], "\"abc\"");
+        assert_eq!(response.headers()["cache-control"], "public, max-age=9");
         assert_eq!(response.body().as_ref(), b"{\"items\":[],\"next_cursor\":null}");
     }
     let unchanged = setup
@@ -303,11 +307,20 @@ async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_for
     let misses: i64 = redis::cmd("GET").arg(format!("{prefix}stats:misses")).query_async(&mut redis).await.unwrap();
     assert_eq!(misses, 1);
 
-    // Without a version in the mirror only the component knows it: forwarded for its own lookup.
-    redis::cmd("DEL").arg(format!("{prefix}version")).query_async::<()>(&mut redis).await.unwrap();
-    assert_eq!(setup.service.handle(request("GET", "/products").body(Bytes::new()).unwrap()).await.status(), 200);
-    let seen = setup.chain.seen.lock().unwrap();
-    assert!(seen.last().unwrap().1.headers().get("x-pc-catalog-cache").is_none());
+    // Without a version in the mirror only the component knows it: forwarded for its own lookup. A mirror
+    // without the policy (an older release's) counts as lapsed too.
+    for mirror in [None, Some("7"), Some("7 600 x 9")] {
+        match mirror {
+            Some(value) => set(format!("{prefix}version"), value).await,
+            None => {
+                let mut redis = redis.clone();
+                redis::cmd("DEL").arg(format!("{prefix}version")).query_async::<()>(&mut redis).await.unwrap()
+            }
+        }
+        assert_eq!(setup.service.handle(request("GET", "/products").body(Bytes::new()).unwrap()).await.status(), 200);
+        let seen = setup.chain.seen.lock().unwrap();
+        assert!(seen.last().unwrap().1.headers().get("x-pc-catalog-cache").is_none(), "mirror {mirror:?}");
+    }
 }
 
 #[tokio::test]
@@ -330,7 +343,7 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
     let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
     let key = format!("{prefix}v3:{}", listing_name("limit=5"));
-    for (key, value) in [(format!("{prefix}version"), "3"), (key.clone(), "\"e1\"\n{\"items\":[]}")] {
+    for (key, value) in [(format!("{prefix}version"), "3 600 20 5"), (key.clone(), "\"e1\"\n{\"items\":[]}")] {
         redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap();
     }
 

@@ -84,11 +84,12 @@ pub struct Service {
 
 impl Component for Service {
     fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
+        let cache = CatalogCache::from_config(&ctx.config)?;
         Ok(Self {
             store: Store::new(Db::from_config(&ctx.config)?),
-            cache: CatalogCache::from_config(&ctx.config)?,
+            public_cache_control: public_cache_control(cache.max_age_secs()),
+            cache,
             routes: routes(),
-            public_cache_control: public_cache_control(&ctx.config)?,
         })
     }
 

@@ -9,6 +9,10 @@
 //!   changes made elsewhere (a reservation selling the last unit, a cancellation bringing one back) are
 //!   visible within the lease. The mirror only ever moves forward: a reader holding an older version
 //!   cannot set it back. There are no key scans and no deletes; superseded entries expire on their own.
+//! - The mirror carries the cache policy with the version (`<version> <popular TTL> <popular threshold>
+//!   <max-age>`): only the products component, which reads those settings, writes it, so a reader that only
+//!   looks entries up (the gateway, [`CacheReader`]) reads none of them — on Spin every setting read is a
+//!   host call. A changed setting reaches those readers when the mirror is next written: within one lease.
 //! - Entries: `<ETag>\n<body>`, so a hit answers `If-None-Match` without hashing the body.
 //! - TTL: `cache_ttl_secs` when stored. Hits are counted per entry (`<key>:hits`) inside the script; every
 //!   `cache_popular_threshold` hits the entry's TTL is set to `cache_popular_ttl_secs`, so a popular entry
@@ -32,23 +36,30 @@ use kit::config::{Config, ConfigError};
 /// Default key prefix.
 pub const DEFAULT_PREFIX: &str = "pc:catalog:";
 
-/// Reads the version mirror (or takes the caller's version from Postgres and publishes it, forward only),
-/// then the entry at that version, and counts the hit or miss.
+/// Default `http_max_age_secs`: a shared cache may keep a public read this long. Short, because an admin
+/// write is visible in this API at once but not in a cache that already holds the older representation.
+const DEFAULT_HTTP_MAX_AGE_SECS: u64 = 5;
+
+/// Reads the version mirror (or takes the caller's version from Postgres and publishes it with the caller's
+/// policy, forward only), then the entry at that version, and counts the hit or miss with the policy in
+/// effect. A mirror not in the `<version> <popular TTL> <threshold> <max-age>` form counts as lapsed.
 ///
-/// `KEYS[1]` the mirror; `ARGV`: prefix, entry name, version from Postgres or `''`, lease (ms), popular TTL
-/// (s), popular threshold. Reply: `{0}` no version known; `{1, version}` miss; `{2, version, entry, hits,
-/// extended}` hit.
+/// `KEYS[1]` the mirror; `ARGV`: prefix, entry name, then `''` (look up at the mirrored version) or the
+/// version from Postgres, lease (ms), popular TTL (s), popular threshold, max-age (s). Reply: `{0}` no
+/// version known; `{1, version}` miss; `{2, version, entry, hits, popular TTL if this hit extended the
+/// entry else 0, max-age}` hit.
 static LOOKUP: Script = Script::new(
     r"
-local version = ARGV[3]
+local version, popular_ttl, threshold, max_age
 local mirrored = redis.call('GET', KEYS[1])
-if version == '' then
-  if not mirrored then return {0} end
-  version = mirrored
-elseif mirrored and tonumber(mirrored) >= tonumber(version) then
-  version = mirrored
-else
-  redis.call('SET', KEYS[1], version, 'PX', ARGV[4])
+if mirrored then
+  version, popular_ttl, threshold, max_age = string.match(mirrored, '^(%d+) (%d+) (%d+) (%d+)$')
+end
+if ARGV[3] == '' then
+  if not version then return {0} end
+elseif not version or tonumber(version) < tonumber(ARGV[3]) then
+  version, popular_ttl, threshold, max_age = ARGV[3], ARGV[5], ARGV[6], ARGV[7]
+  redis.call('SET', KEYS[1], table.concat({version, popular_ttl, threshold, max_age}, ' '), 'PX', ARGV[4])
 end
 local key = ARGV[1] .. 'v' .. version .. ':' .. ARGV[2]
 local entry = redis.call('GET', key)
@@ -58,24 +69,26 @@ if not entry then
 end
 local counter = key .. ':hits'
 local hits = redis.call('INCR', counter)
-if hits == 1 then redis.call('EXPIRE', counter, ARGV[5]) end
+if hits == 1 then redis.call('EXPIRE', counter, popular_ttl) end
 local extended = 0
-if hits % tonumber(ARGV[6]) == 0 then
-  redis.call('EXPIRE', key, ARGV[5])
-  redis.call('EXPIRE', counter, ARGV[5])
-  extended = 1
+if hits % tonumber(threshold) == 0 then
+  redis.call('EXPIRE', key, popular_ttl)
+  redis.call('EXPIRE', counter, popular_ttl)
+  extended = tonumber(popular_ttl)
 end
 redis.call('INCR', ARGV[1] .. 'stats:hits')
-return {2, version, entry, hits, extended}
+return {2, version, entry, hits, extended, tonumber(max_age)}
 ",
 );
 
-/// Moves the version mirror forward to `ARGV[1]` (never back) for `ARGV[2]` ms.
+/// Moves the version mirror forward to `ARGV[1]` (never back) for `ARGV[2]` ms, with the policy `ARGV[3..5]`
+/// (popular TTL, threshold, max-age). An existing mirror not in the mirror's form is replaced.
 static PUBLISH: Script = Script::new(
     r"
 local mirrored = redis.call('GET', KEYS[1])
-if mirrored and tonumber(mirrored) >= tonumber(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+local version = mirrored and string.match(mirrored, '^(%d+) %d+ %d+ %d+$')
+if version and tonumber(version) >= tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], table.concat({ARGV[1], ARGV[3], ARGV[4], ARGV[5]}, ' '), 'PX', ARGV[2])
 return 1
 ",
 );
@@ -100,7 +113,7 @@ pub enum Lookup {
     Bypass,
 }
 
-/// What the gateway's [`CatalogCache::peek`] found.
+/// What the gateway's [`CacheReader::peek`] found.
 #[derive(Debug)]
 pub enum Peek {
     /// The cached representation, under `key`, hit `hits` times. Not logged here: the gateway's access-log
@@ -112,6 +125,8 @@ pub enum Peek {
         key: String,
         /// Its hits so far, this one included.
         hits: i64,
+        /// How long a shared cache may keep it (`http_max_age_secs`, as published with the mirror).
+        max_age_secs: u64,
     },
     /// Not cached at this catalog version (counted).
     Miss(i64),
@@ -121,80 +136,70 @@ pub enum Peek {
     Failed,
 }
 
-/// The catalog's cache policy over the Redis port.
+/// The catalog cache as a reader that only looks entries up at the mirrored version: the Redis handle, the
+/// key prefix and whether the cache is on — the settings a lookup needs; the policy comes with the mirror.
 #[derive(Debug, Clone)]
-pub struct CatalogCache {
+pub struct CacheReader {
     cache: Cache,
     prefix: String,
+    enabled: bool,
+}
+
+/// The policy the products component reads from its settings and publishes with the version mirror.
+#[derive(Debug, Clone)]
+struct Policy {
     ttl: Duration,
     popular_ttl: Duration,
     popular_threshold: i64,
     version_lease: Duration,
+    max_age_secs: u64,
+}
+
+impl Policy {
+    /// The mirror's policy fields as script arguments: popular TTL (s), threshold, max-age (s).
+    fn args(&self) -> [String; 3] {
+        [
+            self.popular_ttl.as_secs().max(1).to_string(),
+            self.popular_threshold.to_string(),
+            self.max_age_secs.to_string(),
+        ]
+    }
+
+    fn lease_ms(&self) -> String {
+        self.version_lease.as_millis().to_string()
+    }
+}
+
+/// The catalog's cache as its owner (the products component) uses it: lookups that can take the version from
+/// Postgres, stores, and version publishing, under the policy from its settings.
+#[derive(Debug, Clone)]
+pub struct CatalogCache {
+    reader: CacheReader,
+    policy: Policy,
 }
 
 /// What one run of [`LOOKUP`] found.
 enum Found {
     NoVersion,
     Miss { version: String },
-    Hit { version: String, entry: Vec<u8>, hits: i64, extended: bool },
+    Hit { version: String, entry: Vec<u8>, hits: i64, extended_ttl_secs: i64, max_age_secs: u64 },
 }
 
-impl CatalogCache {
-    /// Reads `redis_url`, `cache_timeout_ms`, `cache_prefix`, `cache_ttl_secs`, `cache_popular_ttl_secs`,
-    /// `cache_popular_threshold` and `cache_version_lease_ms`.
+impl CacheReader {
+    /// Reads `redis_url`, `cache_prefix`, `cache_ttl_secs` (only whether it is 0) and, natively,
+    /// `cache_timeout_ms`.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        let ttl = config.parse_or("cache_ttl_secs", 60u64)?;
-        let popular_ttl = config.parse_or("cache_popular_ttl_secs", 600u64)?.max(ttl);
-        let popular_threshold = config.parse_or("cache_popular_threshold", 20i64)?.max(1);
         Ok(Self {
             cache: Cache::from_config(config)?,
             prefix: config.get("cache_prefix")?.unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
-            ttl: Duration::from_secs(ttl),
-            popular_ttl: Duration::from_secs(popular_ttl),
-            popular_threshold,
-            version_lease: config.millis_or("cache_version_lease_ms", Duration::from_millis(1000))?.max(MIN_LEASE),
+            enabled: ttl(config)? > 0,
         })
-    }
-
-    /// The Redis handle (for health checks).
-    pub fn redis(&self) -> &Cache {
-        &self.cache
-    }
-
-    /// Whether caching is on (`cache_ttl_secs` > 0).
-    pub fn enabled(&self) -> bool {
-        !self.ttl.is_zero()
-    }
-
-    fn version_key(&self) -> String {
-        format!("{}version", self.prefix)
-    }
-
-    /// Looks entry `name` (e.g. `list:<hash>`) up at the current catalog version, logging and counting the
-    /// hit or miss. Asks `version` (Postgres) only when the Redis mirror has lapsed; that read's failure is
-    /// the caller's (Postgres is down, so the fetch would fail too).
-    pub async fn lookup<F, Fut, E>(&self, name: &str, version: F) -> Result<Lookup, E>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<i64, E>>,
-    {
-        if !self.enabled() {
-            return Ok(Lookup::Bypass);
-        }
-        let found = match self.run_lookup(name, None).await {
-            Ok(Found::NoVersion) => {
-                let version = version().await?;
-                self.run_lookup(name, Some(version)).await
-            }
-            other => other,
-        };
-        Ok(self.report(name, found))
     }
 
     /// Looks entry `name` up at the mirrored version without Postgres (the gateway's lookup), counting a
     /// hit or a miss as [`CatalogCache::lookup`] does; a miss is logged here, a hit by the caller.
     pub async fn peek(&self, name: &str) -> Peek {
-        if !self.enabled() {
+        if !self.enabled {
             return Peek::Failed;
         }
         match self.run_lookup(name, None).await {
@@ -206,9 +211,9 @@ impl CatalogCache {
                 }
                 Err(_) => Peek::Unknown,
             },
-            Ok(Found::Hit { version, entry, hits, extended }) => {
-                match self.hit(name, &version, entry, hits, extended) {
-                    Some((entry, key)) => Peek::Hit { entry, key, hits },
+            Ok(Found::Hit { version, entry, hits, extended_ttl_secs, max_age_secs }) => {
+                match self.hit(name, &version, entry, hits, extended_ttl_secs) {
+                    Some((entry, key)) => Peek::Hit { entry, key, hits, max_age_secs },
                     None => Peek::Failed,
                 }
             }
@@ -224,11 +229,19 @@ impl CatalogCache {
         self.key(&version.to_string(), name)
     }
 
+    fn version_key(&self) -> String {
+        format!("{}version", self.prefix)
+    }
+
+    fn key(&self, version: &str, name: &str) -> String {
+        format!("{}v{version}:{name}", self.prefix)
+    }
+
     /// Logs what a lookup found and turns it into a [`Lookup`].
     fn report(&self, name: &str, found: Result<Found, kit::cache::CacheError>) -> Lookup {
         match found {
-            Ok(Found::Hit { version, entry, hits, extended }) => {
-                match self.hit(name, &version, entry, hits, extended) {
+            Ok(Found::Hit { version, entry, hits, extended_ttl_secs, .. }) => {
+                match self.hit(name, &version, entry, hits, extended_ttl_secs) {
                     Some((entry, key)) => {
                         tracing::info!(target: "cache", event = "hit", key = %key, hits, "cache hit");
                         Lookup::Hit(entry)
@@ -253,35 +266,41 @@ impl CatalogCache {
     }
 
     /// The entry and key of a hit; logs a popular entry's extension, and `None` (logged) for a malformed entry.
-    fn hit(&self, name: &str, version: &str, entry: Vec<u8>, hits: i64, extended: bool) -> Option<(Entry, String)> {
+    fn hit(
+        &self,
+        name: &str,
+        version: &str,
+        entry: Vec<u8>,
+        hits: i64,
+        extended_ttl_secs: i64,
+    ) -> Option<(Entry, String)> {
         let Some(entry) = split_entry(entry) else {
             tracing::warn!(target: "cache", event = "bypass", name, "malformed cache entry; serving from Postgres");
             return None;
         };
         let key = self.key(version, name);
-        if extended {
-            tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = self.popular_ttl.as_secs(), "popular entry kept longer");
+        if extended_ttl_secs > 0 {
+            tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = extended_ttl_secs, "popular entry kept longer");
         }
         Some((entry, key))
     }
 
-    fn key(&self, version: &str, name: &str) -> String {
-        format!("{}v{version}:{name}", self.prefix)
-    }
-
-    async fn run_lookup(&self, name: &str, version: Option<i64>) -> Result<Found, kit::cache::CacheError> {
-        let version = version.map(|v| v.to_string()).unwrap_or_default();
-        let lease = self.version_lease.as_millis().to_string();
-        let popular_ttl = self.popular_ttl.as_secs().max(1).to_string();
-        let threshold = self.popular_threshold.to_string();
+    /// Runs [`LOOKUP`]: at the mirrored version, or with `publish` (a version from Postgres and the policy to
+    /// publish with it) when the mirror has lapsed.
+    async fn run_lookup(&self, name: &str, publish: Option<(i64, &Policy)>) -> Result<Found, kit::cache::CacheError> {
+        let (version, lease, [popular_ttl, threshold, max_age]) = match publish {
+            Some((version, policy)) => (version.to_string(), policy.lease_ms(), policy.args()),
+            None => Default::default(),
+        };
         let key = self.version_key();
-        let args: [&[u8]; 6] = [
+        let args: [&[u8]; 7] = [
             self.prefix.as_bytes(),
             name.as_bytes(),
             version.as_bytes(),
             lease.as_bytes(),
             popular_ttl.as_bytes(),
             threshold.as_bytes(),
+            max_age.as_bytes(),
         ];
         let reply = self.cache.eval(&LOOKUP, &[&key], &args).await?;
         let unexpected = || kit::cache::CacheError::Reply(format!("lookup script: {reply:?}"));
@@ -290,16 +309,80 @@ impl CatalogCache {
             [Reply::Int(1), Reply::Bytes(version)] => {
                 Ok(Found::Miss { version: version_text(version).ok_or_else(unexpected)? })
             }
-            [Reply::Int(2), Reply::Bytes(version), Reply::Bytes(entry), Reply::Int(hits), Reply::Int(extended)] => {
+            [Reply::Int(2), Reply::Bytes(version), Reply::Bytes(entry), Reply::Int(hits), Reply::Int(extended), Reply::Int(max_age)] => {
                 Ok(Found::Hit {
                     version: version_text(version).ok_or_else(unexpected)?,
                     entry: entry.clone(),
                     hits: *hits,
-                    extended: *extended == 1,
+                    extended_ttl_secs: *extended,
+                    max_age_secs: u64::try_from(*max_age).map_err(|_| unexpected())?,
                 })
             }
             _ => Err(unexpected()),
         }
+    }
+}
+
+/// `cache_ttl_secs` (0: the cache is off).
+fn ttl(config: &Config) -> Result<u64, ConfigError> {
+    config.parse_or("cache_ttl_secs", 60u64)
+}
+
+impl CatalogCache {
+    /// Reads what [`CacheReader::from_config`] reads, and the policy: `cache_ttl_secs`,
+    /// `cache_popular_ttl_secs`, `cache_popular_threshold`, `cache_version_lease_ms` and `http_max_age_secs`.
+    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        let ttl = ttl(config)?;
+        let popular_ttl = config.parse_or("cache_popular_ttl_secs", 600u64)?.max(ttl);
+        let policy = Policy {
+            ttl: Duration::from_secs(ttl),
+            popular_ttl: Duration::from_secs(popular_ttl),
+            popular_threshold: config.parse_or("cache_popular_threshold", 20i64)?.max(1),
+            version_lease: config.millis_or("cache_version_lease_ms", Duration::from_millis(1000))?.max(MIN_LEASE),
+            max_age_secs: config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?,
+        };
+        Ok(Self { reader: CacheReader::from_config(config)?, policy })
+    }
+
+    /// The Redis handle (for health checks).
+    pub fn redis(&self) -> &Cache {
+        &self.reader.cache
+    }
+
+    /// Whether caching is on (`cache_ttl_secs` > 0).
+    pub fn enabled(&self) -> bool {
+        self.reader.enabled
+    }
+
+    /// `http_max_age_secs`: how long a shared cache may keep a public read.
+    pub fn max_age_secs(&self) -> u64 {
+        self.policy.max_age_secs
+    }
+
+    /// The key of a miss the gateway already counted at `version`.
+    pub fn key_at(&self, version: i64, name: &str) -> String {
+        self.reader.key_at(version, name)
+    }
+
+    /// Looks entry `name` (e.g. `list:<hash>`) up at the current catalog version, logging and counting the
+    /// hit or miss. Asks `version` (Postgres) only when the Redis mirror has lapsed, and then publishes it
+    /// with this policy; that read's failure is the caller's (Postgres is down, so the fetch would fail too).
+    pub async fn lookup<F, Fut, E>(&self, name: &str, version: F) -> Result<Lookup, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<i64, E>>,
+    {
+        if !self.enabled() {
+            return Ok(Lookup::Bypass);
+        }
+        let found = match self.reader.run_lookup(name, None).await {
+            Ok(Found::NoVersion) => {
+                let version = version().await?;
+                self.reader.run_lookup(name, Some((version, &self.policy))).await
+            }
+            other => other,
+        };
+        Ok(self.reader.report(name, found))
     }
 
     /// Stores a freshly read representation under the key of a miss with the base TTL.
@@ -308,22 +391,23 @@ impl CatalogCache {
         value.extend_from_slice(entry.etag.as_bytes());
         value.push(b'\n');
         value.extend_from_slice(&entry.body);
-        if let Err(error) = self.cache.set_ex(key, &value, self.ttl).await {
+        if let Err(error) = self.reader.cache.set_ex(key, &value, self.policy.ttl).await {
             tracing::warn!(target: "cache", key = %key, %error, "cache write failed");
         }
     }
 
-    /// After a catalog write: publishes the catalog's new `version` to the mirror, so the next read uses it.
-    /// If Redis fails here, readers pick the version up when the mirror's lease ends.
+    /// After a catalog write: publishes the catalog's new `version` to the mirror with this policy, so the
+    /// next read uses it. If Redis fails here, readers pick the version up when the mirror's lease ends.
     pub async fn publish_version(&self, version: i64) {
         if !self.enabled() {
             return;
         }
         let version = version.to_string();
-        let lease = self.version_lease.as_millis().to_string();
-        if let Err(error) =
-            self.cache.eval(&PUBLISH, &[&self.version_key()], &[version.as_bytes(), lease.as_bytes()]).await
-        {
+        let lease = self.policy.lease_ms();
+        let [popular_ttl, threshold, max_age] = self.policy.args();
+        let args: [&[u8]; 5] =
+            [version.as_bytes(), lease.as_bytes(), popular_ttl.as_bytes(), threshold.as_bytes(), max_age.as_bytes()];
+        if let Err(error) = self.reader.cache.eval(&PUBLISH, &[&self.reader.version_key()], &args).await {
             tracing::warn!(target: "cache", %error, "catalog version not published; readers see it within the lease");
         }
     }

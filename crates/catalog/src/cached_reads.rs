@@ -16,7 +16,7 @@ use kit::config::{Config, ConfigError};
 use kit::http::parse_query;
 use kit::{Request, Response};
 
-use crate::cache::{CatalogCache, Lookup, Peek};
+use crate::cache::{CacheReader, CatalogCache, Lookup, Peek};
 use crate::domain::parse_id;
 use crate::listing::{Filter, RawListQuery};
 use crate::{public_cache_control, read_response, Audience, CacheStatus};
@@ -44,14 +44,14 @@ pub enum Answer {
 /// The catalog cache as the gateway reads it.
 #[derive(Debug)]
 pub struct CachedReads {
-    cache: CatalogCache,
-    cache_control: String,
+    cache: CacheReader,
 }
 
 impl CachedReads {
-    /// Reads the catalog cache's variables (as the products component does) and `http_max_age_secs`.
+    /// Reads only what a lookup needs ([`CacheReader::from_config`]); the TTLs and `max-age` come with the
+    /// version mirror, which the products component publishes.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        Ok(Self { cache: CatalogCache::from_config(config)?, cache_control: public_cache_control(config)? })
+        Ok(Self { cache: CacheReader::from_config(config)? })
     }
 
     /// The answer to a public `GET`/`HEAD` of `/products` or `/products/{id}` from the cache (200, or 304 for
@@ -63,9 +63,9 @@ impl CachedReads {
             return Answer::Forward(None);
         };
         match self.cache.peek(&name).await {
-            Peek::Hit { entry, key, hits } => {
-                let mut response =
-                    read_response(request, entry, CacheStatus::Hit, Audience::Public, &self.cache_control);
+            Peek::Hit { entry, key, hits, max_age_secs } => {
+                let cache_control = public_cache_control(max_age_secs);
+                let mut response = read_response(request, entry, CacheStatus::Hit, Audience::Public, &cache_control);
                 if head {
                     *response.body_mut() = Bytes::new();
                 }

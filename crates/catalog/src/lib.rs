@@ -16,7 +16,6 @@ pub mod domain;
 pub mod listing;
 
 use http::{header, HeaderValue};
-use kit::config::ConfigError;
 use kit::{Request, Response};
 
 use crate::cache::Entry;
@@ -24,10 +23,6 @@ use crate::cache::Entry;
 /// Response header telling whether a read came from the cache: `hit`, `miss` (read from Postgres and
 /// stored) or `bypass` (read from Postgres; the cache is off, failed, or does not apply).
 pub const X_CACHE: &str = "x-cache";
-
-/// Default `http_max_age_secs`: a shared cache may keep a public read this long. Short, because an admin
-/// write is visible in this API at once but not in a cache that already holds the older representation.
-const DEFAULT_HTTP_MAX_AGE_SECS: u64 = 5;
 
 /// `Cache-Control` of reads that depend on who asks (admins').
 pub const PRIVATE_CACHE_CONTROL: &str = "private, no-cache";
@@ -52,9 +47,10 @@ pub enum Audience {
     Private,
 }
 
-/// `Cache-Control` of public reads, from `http_max_age_secs`.
-pub fn public_cache_control(config: &kit::Config) -> Result<String, ConfigError> {
-    Ok(format!("public, max-age={}", config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?))
+/// `Cache-Control` of public reads that a shared cache may keep for `max_age_secs` (`http_max_age_secs`,
+/// [`cache::CatalogCache::max_age_secs`]).
+pub fn public_cache_control(max_age_secs: u64) -> String {
+    format!("public, max-age={max_age_secs}")
 }
 
 /// The answer to a read of `entry`: 200 with the JSON body, or 304 when `If-None-Match` matches its `ETag`;

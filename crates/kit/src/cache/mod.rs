@@ -195,9 +195,14 @@ fn single(reply: Vec<i64>) -> Result<i64, CacheError> {
 
 impl Cache {
     /// The cache of a component's `redis_url` variable, with `cache_timeout_ms` (default 250 ms: a slow
-    /// cache must not slow the request down).
+    /// cache must not slow the request down). On Spin, which cannot bound a Redis call, the timeout is not
+    /// read at all: there every setting read is a host call.
     pub fn from_config(config: &crate::Config) -> Result<Self, crate::config::ConfigError> {
-        let timeout = config.millis_or("cache_timeout_ms", Duration::from_millis(250))?;
+        let timeout = if cfg!(target_arch = "wasm32") {
+            Duration::ZERO
+        } else {
+            config.millis_or("cache_timeout_ms", Duration::from_millis(250))?
+        };
         Self::connect(&config.require("redis_url")?, timeout).map_err(|error| crate::config::ConfigError::Invalid {
             name: "redis_url".to_owned(),
             reason: error.to_string(),

@@ -284,9 +284,15 @@ impl Db {
 }
 
 impl Db {
-    /// The database of a component's `db_url` variable, with `db_timeout_ms` (default 5 s).
+    /// The database of a component's `db_url` variable, with `db_timeout_ms` (default 5 s). On Spin, whose
+    /// Postgres calls cannot be abandoned, the timeout is not read at all: there every setting read is a
+    /// host call.
     pub fn from_config(config: &crate::Config) -> Result<Self, crate::config::ConfigError> {
-        let timeout = config.millis_or("db_timeout_ms", Duration::from_secs(5))?;
+        let timeout = if cfg!(target_arch = "wasm32") {
+            Duration::ZERO
+        } else {
+            config.millis_or("db_timeout_ms", Duration::from_secs(5))?
+        };
         Self::connect(&config.require("db_url")?, timeout).map_err(|error| crate::config::ConfigError::Invalid {
             name: "db_url".to_owned(),
             reason: error.to_string(),
