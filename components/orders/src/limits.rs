@@ -206,7 +206,7 @@ impl OrderLimits {
     }
 }
 
-/// A duration in whole milliseconds (at least 1), as the scripts take it.
+/// A duration as the scripts' expiry arguments take it.
 fn millis(duration: Duration) -> String {
-    duration.as_millis().max(1).to_string()
+    kit::cache::expiry_millis(duration).to_string()
 }

@@ -151,7 +151,7 @@ impl Cache {
     /// `window`, and the answer is the count with this hit and the time left in the window. Count *before*
     /// the work a limit guards, and compare the returned count: concurrent callers each get their own count.
     pub async fn incr_window(&self, key: &str, window: Duration) -> Result<WindowCount, CacheError> {
-        let reply = self.inner.eval_ints(INCR_WINDOW, key, &[millis(window)]).await?;
+        let reply = self.inner.eval_ints(INCR_WINDOW, key, &[expiry_millis(window)]).await?;
         match reply[..] {
             [count, left_ms] => {
                 Ok(WindowCount { count, resets_in: Duration::from_millis(u64::try_from(left_ms).unwrap_or(0)) })
@@ -181,8 +181,8 @@ impl Cache {
     }
 }
 
-/// A duration in whole milliseconds for `PEXPIRE`, at least 1.
-fn millis(duration: Duration) -> i64 {
+/// A duration in whole milliseconds for `PEXPIRE` / `SET ... PX` (at least 1: Redis refuses 0).
+pub fn expiry_millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
