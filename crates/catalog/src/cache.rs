@@ -189,10 +189,15 @@ impl CacheReader {
     /// Reads `redis_url`, `cache_prefix`, `cache_ttl_secs` (only whether it is 0) and, natively,
     /// `cache_timeout_ms`.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
+        Self::with_ttl(config, ttl(config)?)
+    }
+
+    /// The reader, `ttl` already read (the products component reads it for its policy too).
+    fn with_ttl(config: &Config, ttl: u64) -> Result<Self, ConfigError> {
         Ok(Self {
             cache: Cache::from_config(config)?,
             prefix: config.get("cache_prefix")?.unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
-            enabled: ttl(config)? > 0,
+            enabled: ttl > 0,
         })
     }
 
@@ -341,7 +346,7 @@ impl CatalogCache {
             version_lease: config.millis_or("cache_version_lease_ms", Duration::from_millis(1000))?.max(MIN_LEASE),
             max_age_secs: config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?,
         };
-        Ok(Self { reader: CacheReader::from_config(config)?, policy })
+        Ok(Self { reader: CacheReader::with_ttl(config, ttl)?, policy })
     }
 
     /// The Redis handle (for health checks).
