@@ -1,12 +1,12 @@
 //! # analytics — sales reports built from order events
 //!
 //! A private Spin component behind the gateway's `/analytics` routes; its data lives in the `analytics`
-//! Postgres schema. The bridge consumes the order topics from Kafka and hands each event to
-//! `POST /analytics/events` with a service token, so storing and reporting stay here.
+//! Postgres schema. The bridge consumes the order topics from Kafka and hands their events, a poll's worth
+//! at a time, to `POST /analytics/events/batch` with a service token, so storing and reporting stay here.
 //!
 //! ## Layout
 //! - `lib.rs`: the [`Service`], its routes and the Spin entry point.
-//! - [`ingest`]: storing an order event, idempotently by event id.
+//! - [`ingest`]: storing order events, one or a batch, idempotently by event id.
 //! - [`reports`]: sales per day/week/month and top products (admin only).
 //! - [`dashboard`]: the dashboard page and its script.
 //! - [`store`]: the SQL (each call one statement).
@@ -36,6 +36,7 @@ const SERVICE: &str = "analytics";
 pub enum Route {
     Health,
     Ingest,
+    IngestBatch,
     Sales,
     TopProducts,
     Dashboard,
@@ -46,6 +47,7 @@ fn routes() -> Router<Route> {
     Router::new()
         .route(Method::GET, "/health", Route::Health)
         .route(Method::POST, "/analytics/events", Route::Ingest)
+        .route(Method::POST, "/analytics/events/batch", Route::IngestBatch)
         .route(Method::GET, "/analytics/sales", Route::Sales)
         .route(Method::GET, "/analytics/top-products", Route::TopProducts)
         .route(Method::GET, "/analytics/dashboard", Route::Dashboard)
@@ -81,6 +83,7 @@ impl Routes for Service {
         match route {
             Route::Health => Ok(health::report(SERVICE, vec![Check::required("postgres", self.db.ping().await)])),
             Route::Ingest => ingest::ingest(&self.db, request).await,
+            Route::IngestBatch => ingest::ingest_batch(&self.db, request).await,
             Route::Sales => reports::sales(&self.db, request).await,
             Route::TopProducts => reports::top_products(&self.db, request).await,
             Route::Dashboard => Ok(dashboard::page()),

@@ -1,5 +1,6 @@
 //! SQL of the `analytics` schema. Each call is one statement (Spin's Postgres has no safe multi-call
-//! transaction); instants cross the boundary as RFC 3339 text.
+//! transaction), and storing takes a batch of events in that one statement; instants cross the boundary as
+//! RFC 3339 text.
 
 use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
@@ -15,66 +16,95 @@ pub struct Line {
     pub unit_price_cents: i64,
 }
 
-/// What a store statement wrote: 1 event, or 0 when it was stored before.
-#[derive(Deserialize)]
-struct Stored {
-    stored: i64,
+/// A validated order-created event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CreatedEvent {
+    /// Event id.
+    pub event_id: String,
+    /// Order id.
+    pub order_id: String,
+    /// When the order was created, RFC 3339 in UTC.
+    pub created_at: String,
+    /// ISO 4217 code of the prices.
+    pub currency: String,
+    /// The order's lines.
+    pub lines: Vec<Line>,
 }
 
-/// Stores an order-created event and its lines; `false` when the event was stored before.
-pub async fn store_created(
-    db: &Db,
-    event_id: &str,
-    order_id: &str,
-    created_at: &str,
-    currency: &str,
-    lines: &[Line],
-) -> Result<bool, DbError> {
-    let lines = serde_json::to_value(lines).map_err(|error| DbError::Conversion(error.to_string()))?;
-    let stored: Stored = db
-        .query_one(
-            "WITH event AS ( \
+/// A validated order-cancelled event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CancelledEvent {
+    /// Event id.
+    pub event_id: String,
+    /// Order id.
+    pub order_id: String,
+    /// When the order was cancelled, RFC 3339 in UTC.
+    pub cancelled_at: String,
+}
+
+/// An event id the statement stored now.
+#[derive(Deserialize)]
+struct StoredId {
+    event_id: String,
+}
+
+/// Stores order-created events and their lines in one statement; returns the ids stored now (an id stored
+/// before is left out). `events` must not repeat an event id.
+pub async fn store_created(db: &Db, events: &[CreatedEvent]) -> Result<Vec<String>, DbError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = serde_json::to_value(events).map_err(|error| DbError::Conversion(error.to_string()))?;
+    let stored: Vec<StoredId> = db
+        .query_all(
+            "WITH input AS ( \
+               SELECT * FROM jsonb_to_recordset($1) \
+                 AS i(event_id uuid, order_id uuid, created_at text, currency text, lines jsonb)), \
+             event AS ( \
                INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
-               VALUES ($1, 'com.pycommerce.order.created.v1', $2, $3::text::timestamptz) \
+               SELECT event_id, 'com.pycommerce.order.created.v1', order_id, created_at::timestamptz FROM input \
                ON CONFLICT (event_id) DO NOTHING RETURNING event_id, order_id, occurred_at), \
-             lines AS ( \
+             stored_lines AS ( \
                INSERT INTO analytics.order_lines \
                  (event_id, order_id, product_id, quantity, revenue_cents, currency, ordered_at) \
                SELECT e.event_id, e.order_id, l.product_id, sum(l.quantity)::int4, \
-                      sum(l.quantity::int8 * l.unit_price_cents)::int8, $4, e.occurred_at \
-               FROM event e \
-               CROSS JOIN jsonb_to_recordset($5) AS l(product_id uuid, quantity integer, unit_price_cents bigint) \
-               GROUP BY e.event_id, e.order_id, e.occurred_at, l.product_id \
+                      sum(l.quantity::int8 * l.unit_price_cents)::int8, i.currency, e.occurred_at \
+               FROM event e JOIN input i USING (event_id) \
+               CROSS JOIN jsonb_to_recordset(i.lines) AS l(product_id uuid, quantity integer, unit_price_cents bigint) \
+               GROUP BY e.event_id, e.order_id, e.occurred_at, i.currency, l.product_id \
                RETURNING 1) \
-             SELECT (SELECT count(*) FROM event)::int8 AS stored, (SELECT count(*) FROM lines)::int8 AS lines",
-            &[
-                Value::Uuid(event_id.to_owned()),
-                Value::Uuid(order_id.to_owned()),
-                created_at.into(),
-                currency.into(),
-                Value::Jsonb(lines),
-            ],
+             SELECT event_id::text AS event_id FROM event",
+            &[Value::Jsonb(events)],
         )
         .await?;
-    Ok(stored.stored == 1)
+    Ok(stored.into_iter().map(|row| row.event_id).collect())
 }
 
-/// Stores an order-cancelled event; `false` when the event was stored before.
-pub async fn store_cancelled(db: &Db, event_id: &str, order_id: &str, cancelled_at: &str) -> Result<bool, DbError> {
-    let stored: Stored = db
-        .query_one(
-            "WITH event AS ( \
+/// Stores order-cancelled events in one statement; returns the ids stored now. `events` must not repeat an
+/// event id.
+pub async fn store_cancelled(db: &Db, events: &[CancelledEvent]) -> Result<Vec<String>, DbError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let events = serde_json::to_value(events).map_err(|error| DbError::Conversion(error.to_string()))?;
+    let stored: Vec<StoredId> = db
+        .query_all(
+            "WITH input AS ( \
+               SELECT * FROM jsonb_to_recordset($1) AS i(event_id uuid, order_id uuid, cancelled_at text)), \
+             event AS ( \
                INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
-               VALUES ($1, 'com.pycommerce.order.cancelled.v1', $2, $3::text::timestamptz) \
+               SELECT event_id, 'com.pycommerce.order.cancelled.v1', order_id, cancelled_at::timestamptz FROM input \
                ON CONFLICT (event_id) DO NOTHING RETURNING event_id, order_id, occurred_at), \
              cancelled AS ( \
                INSERT INTO analytics.cancelled_orders (order_id, event_id, cancelled_at) \
-               SELECT order_id, event_id, occurred_at FROM event ON CONFLICT (order_id) DO NOTHING RETURNING 1) \
-             SELECT (SELECT count(*) FROM event)::int8 AS stored, (SELECT count(*) FROM cancelled)::int8 AS cancelled",
-            &[Value::Uuid(event_id.to_owned()), Value::Uuid(order_id.to_owned()), cancelled_at.into()],
+               SELECT DISTINCT ON (order_id) order_id, event_id, occurred_at FROM event \
+               ORDER BY order_id, occurred_at \
+               ON CONFLICT (order_id) DO NOTHING RETURNING 1) \
+             SELECT event_id::text AS event_id FROM event",
+            &[Value::Jsonb(events)],
         )
         .await?;
-    Ok(stored.stored == 1)
+    Ok(stored.into_iter().map(|row| row.event_id).collect())
 }
 
 /// Totals of one bucket, as the database found them (empty buckets are absent).

@@ -69,6 +69,7 @@ pub const DOCUMENT_PATH: &str = "docs/openapi.json";
         paths::analytics_dashboard,
         paths::analytics_dashboard_script,
         paths::ingest_event,
+        paths::ingest_event_batch,
     ),
     components(schemas(
         schemas::Problem, schemas::FieldError, schemas::Money, schemas::Price, schemas::Health, schemas::ServiceHealth,
@@ -80,6 +81,7 @@ pub const DOCUMENT_PATH: &str = "docs/openapi.json";
         schemas::CategoryPage, schemas::PlaceOrder, schemas::OrderLine, schemas::OrderStatus, schemas::Order,
         schemas::OrderItem, schemas::OrderPage, schemas::RankBy, schemas::TopProduct, schemas::TopProducts,
         schemas::SalesPeriod, schemas::SalesBucket, schemas::Sales, schemas::IngestResult, schemas::CloudEvent,
+        schemas::EventBatch, schemas::BatchIngestResult, schemas::BatchEventResult, schemas::BatchOutcome,
     )),
     modifiers(&BearerAuth),
     tags(

@@ -642,3 +642,25 @@ pub fn analytics_dashboard_script() {}
     security(("bearer" = [])),
 )]
 pub fn ingest_event() {}
+
+#[utoipa::path(
+    post,
+    path = "/analytics/events/batch",
+    tag = "analytics",
+    operation_id = "ingest_event_batch",
+    summary = "Ingest up to 100 order events in one request (the bridge's service token only)",
+    description = "What the bridge's consumer sends: each event is validated on its own, so a malformed one is refused in its result while the others are stored; all are stored by at most two statements. A 503 stores nothing.",
+    request_body(content = EventBatch, content_type = "application/json"),
+    responses(
+        (status = 200, description = "One result per event, in order", body = BatchIngestResult),
+        (status = 400, description = "Bad input: malformed JSON, a bad query parameter or header, or a path the gateway refuses (an encoded separator such as `%2F` in an id)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid bearer token (`WWW-Authenticate: Bearer`)", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Authenticated, but not allowed", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over the limit (1 MiB)", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not declared as JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`events` is missing, empty or longer than 100", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The sales store is unavailable; nothing was stored, retry", body = Problem, content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])),
+)]
+pub fn ingest_event_batch() {}

@@ -491,6 +491,45 @@ pub struct IngestResult {
     pub stored: bool,
 }
 
+/// The body of `POST /analytics/events/batch`.
+#[derive(Deserialize, ToSchema)]
+pub struct EventBatch {
+    /// 1 to 100 CloudEvents envelopes, each as `POST /analytics/events` takes it.
+    pub events: Vec<CloudEvent>,
+}
+
+/// The answer of `POST /analytics/events/batch`: one result per event, in the order sent.
+#[derive(Serialize, ToSchema)]
+pub struct BatchIngestResult {
+    /// The results.
+    pub results: Vec<BatchEventResult>,
+}
+
+/// What became of one event of a batch.
+#[derive(Serialize, ToSchema)]
+pub struct BatchEventResult {
+    /// The event's id; absent when the event is too malformed to have one.
+    #[schema(format = Uuid)]
+    pub event_id: Option<String>,
+    /// `stored` (now), `duplicate` (stored before, or earlier in this batch) or `refused` (malformed or of
+    /// an unknown type: retrying cannot help).
+    pub outcome: BatchOutcome,
+    /// Why it was refused: `<field>: <message>`.
+    pub error: Option<String>,
+}
+
+/// The outcome of one event of a batch.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchOutcome {
+    /// Stored now.
+    Stored,
+    /// Stored before, or earlier in the same batch.
+    Duplicate,
+    /// Malformed or of an unknown type.
+    Refused,
+}
+
 /// A CloudEvents 1.0 envelope (`order.created`, docs/events.md) delivered by the bridge's consumer.
 #[derive(Deserialize, ToSchema)]
 pub struct CloudEvent {

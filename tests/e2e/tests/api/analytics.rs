@@ -245,6 +245,50 @@ mod local {
     }
 
     #[tokio::test]
+    async fn a_batch_stores_each_event_once_and_refuses_only_the_malformed_ones() {
+        let app = spawn_local_app_with(&[]).await;
+        let service = app.service_token();
+        let batch = |events: Value, token: &str| {
+            app.request(Method::POST, "/analytics/events/batch").bearer_auth(token).json(&events).send()
+        };
+        let (kept, cancelled) = (uuid::Uuid::new_v4().to_string(), uuid::Uuid::new_v4().to_string());
+        let product = uuid::Uuid::new_v4().to_string();
+        let first = created_event(&kept, "2026-04-01T10:00:00Z", &[(&product, 2, 150)]);
+        let mut unknown = first.clone();
+        unknown["type"] = json!("com.pycommerce.order.shipped.v1");
+        unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
+        let events = json!({ "events": [
+            first.clone(),
+            first.clone(), // repeated in the same batch
+            unknown,
+            { "specversion": "1.0" },
+            created_event(&cancelled, "2026-04-01T11:00:00Z", &[(&product, 5, 150)]),
+            cancelled_event(&cancelled, "2026-04-01T12:00:00Z"),
+        ]});
+        let response = batch(events, &service).await.unwrap();
+        assert_eq!(response.status(), 200);
+        let results: Value = response.json().await.unwrap();
+        let outcomes: Vec<&str> =
+            results["results"].as_array().unwrap().iter().map(|result| result["outcome"].as_str().unwrap()).collect();
+        assert_eq!(outcomes, ["stored", "duplicate", "refused", "refused", "stored", "stored"]);
+        assert_eq!(results["results"][0]["event_id"], first["id"]);
+        assert_eq!(results["results"][2]["error"], "type: is not an event this service stores");
+        assert!(results["results"][3]["event_id"].is_null());
+
+        // Redelivered, the same events change nothing; the cancelled order stays out of the reports.
+        let again = batch(json!({ "events": [first] }), &service).await.unwrap();
+        assert_eq!(again.json::<Value>().await.unwrap()["results"][0]["outcome"], "duplicate");
+        let sales = report(&app, "/analytics/sales?period=day&from=2026-04-01&to=2026-04-01").await;
+        assert_eq!(buckets(&sales), vec![b("2026-04-01", 1, 2, 300)]);
+
+        assert_problem(batch(json!({ "events": [] }), &service).await.unwrap(), 422).await;
+        let too_many: Vec<Value> = (0..101).map(|_| cancelled_event(&kept, "2026-04-02T00:00:00Z")).collect();
+        assert_problem(batch(json!({ "events": too_many }), &service).await.unwrap(), 422).await;
+        assert_problem(batch(json!([]), &service).await.unwrap(), 422).await;
+        assert_problem(batch(json!({ "events": [] }), &app.token(Role::Customer)).await.unwrap(), 403).await;
+    }
+
+    #[tokio::test]
     async fn sales_are_bucketed_by_utc_day_iso_week_and_month_without_cancelled_orders() {
         let app = spawn_local_app_with(&[]).await;
         let service = app.service_token();
@@ -452,7 +496,8 @@ mod local {
         assert_eq!(records[0].value, "{\"specversion\": \"1.0\", \"id\": 42");
         assert_eq!(records[0].header("dlq_source_topic"), Some(created_topic.as_str()));
         let error = records[0].header("dlq_error").unwrap_or_default();
-        assert!(error.starts_with("422") && error.contains("\"id\""), "the refusal is recorded: {error}");
+        // Not JSON, so the consumer sent it on its own rather than in a batch, and the app refused it.
+        assert!(error.starts_with("400") && error.contains("malformed JSON"), "the refusal is recorded: {error}");
     }
 
     #[tokio::test]
