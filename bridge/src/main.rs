@@ -178,7 +178,8 @@ struct ConsumerArgs {
     /// Consumer group.
     #[arg(long, env = "BRIDGE_CONSUMER_GROUP", default_value = "analytics")]
     consumer_group: String,
-    /// Base URL of the Spin app's gateway; events go to `<url>/analytics/events`.
+    /// Base URL of the Spin app's gateway; events go to `<url>/analytics/events/batch` (one by one to
+    /// `<url>/analytics/events` when a batch is not taken).
     #[arg(long, env = "BRIDGE_GATEWAY_URL", default_value = "http://127.0.0.1:3000")]
     gateway_url: String,
     /// The Ed25519 private key (PKCS#8 PEM) the bridge signs its `service` tokens with; its public key must
@@ -200,6 +201,13 @@ struct ConsumerArgs {
     /// `fetch.wait.max.ms` of the consumer.
     #[arg(long, env = "BRIDGE_KAFKA_FETCH_WAIT_MS", default_value_t = 100)]
     kafka_fetch_wait_ms: u64,
+    /// Events the consumer posts together at most (1 to 100; 1 posts each on its own).
+    #[arg(long, env = "BRIDGE_CONSUMER_BATCH_MAX_EVENTS", default_value_t = 100,
+          value_parser = clap::value_parser!(u16).range(1..=100))]
+    consumer_batch_max_events: u16,
+    /// How long the consumer waits after an event for more to post with it, in milliseconds.
+    #[arg(long, env = "BRIDGE_CONSUMER_BATCH_LINGER_MS", default_value_t = 100)]
+    consumer_batch_linger_ms: u64,
 }
 
 impl ConsumerArgs {
@@ -228,6 +236,8 @@ impl ConsumerArgs {
             max_attempts: self.consumer_max_attempts.max(1),
             http_timeout: std::time::Duration::from_secs(10),
             fetch_wait: std::time::Duration::from_millis(self.kafka_fetch_wait_ms),
+            batch_max_events: usize::from(self.consumer_batch_max_events),
+            batch_linger: std::time::Duration::from_millis(self.consumer_batch_linger_ms),
         }))
     }
 }

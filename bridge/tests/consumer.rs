@@ -1,10 +1,11 @@
 //! The analytics consumer against a real Kafka-protocol broker (a Tansu of the test's own) and a stand-in
-//! for the ingest route that answers what each test needs: an event the app keeps failing is dead-lettered
-//! after a bounded number of attempts, an unreachable app delays events without dead-lettering them, and
-//! committed offsets are not consumed again by the next consumer of the group.
+//! for the ingest routes that answers what each test needs: an event the app keeps failing is dead-lettered
+//! after a bounded number of attempts, an unreachable app delays events without dead-lettering them,
+//! committed offsets are not consumed again by the next consumer of the group, a burst is one batch whose
+//! refused event alone is dead-lettered, and an app without the batch route gets events one by one.
 
 use std::convert::Infallible;
-use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU16, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,11 +22,22 @@ use rdkafka::ClientConfig;
 
 use testkit::Broker;
 
-/// The ingest stand-in: answers `status` to every call and records each body with its bearer token.
+/// One call the stand-in received.
+#[derive(Clone, Debug)]
+struct Call {
+    batch: bool,
+    body: String,
+    token: String,
+}
+
+/// The ingest stand-in. The one-event route answers `status`; the batch route answers `status` too unless
+/// it is 200 or 201, then one result per event: `refused` for an event containing `poison`, else
+/// `stored`. With `batch_missing`, the batch route answers 404 (an app without it).
 #[derive(Clone, Default)]
 struct Ingest {
     status: Arc<AtomicU16>,
-    calls: Arc<Mutex<Vec<(String, String)>>>,
+    batch_missing: Arc<AtomicBool>,
+    calls: Arc<Mutex<Vec<Call>>>,
 }
 
 impl Ingest {
@@ -37,6 +49,7 @@ impl Ingest {
                 let service = service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                     let ingest = ingest.clone();
                     async move {
+                        let batch = request.uri().path().ends_with("/batch");
                         let token = request
                             .headers()
                             .get("authorization")
@@ -44,13 +57,11 @@ impl Ingest {
                             .unwrap_or_default()
                             .to_owned();
                         let body = request.into_body().collect().await.map(|body| body.to_bytes()).unwrap_or_default();
-                        ingest.calls.lock().unwrap().push((String::from_utf8_lossy(&body).into_owned(), token));
-                        let status = ingest.status.load(Ordering::SeqCst);
+                        let body = String::from_utf8_lossy(&body).into_owned();
+                        ingest.calls.lock().unwrap().push(Call { batch, body: body.clone(), token });
+                        let (status, answer) = ingest.answer(batch, &body);
                         Ok::<_, Infallible>(
-                            hyper::Response::builder()
-                                .status(status)
-                                .body(Full::new(Bytes::from_static(b"{}")))
-                                .unwrap(),
+                            hyper::Response::builder().status(status).body(Full::new(Bytes::from(answer))).unwrap(),
                         )
                     }
                 });
@@ -59,9 +70,49 @@ impl Ingest {
         }
     }
 
+    fn answer(&self, batch: bool, body: &str) -> (u16, String) {
+        let status = self.status.load(Ordering::SeqCst);
+        if !batch {
+            return (status, "{}".to_owned());
+        }
+        if self.batch_missing.load(Ordering::SeqCst) {
+            return (404, "{}".to_owned());
+        }
+        if status != 200 && status != 201 {
+            return (status, "{}".to_owned());
+        }
+        let results: Vec<serde_json::Value> = batch_events(body)
+            .iter()
+            .map(|event| match event.contains("poison") {
+                true => serde_json::json!({ "event_id": null, "outcome": "refused", "error": "type: unknown" }),
+                false => serde_json::json!({ "event_id": null, "outcome": "stored" }),
+            })
+            .collect();
+        (200, serde_json::json!({ "results": results }).to_string())
+    }
+
     fn calls(&self) -> usize {
         self.calls.lock().unwrap().len()
     }
+
+    fn batch_calls(&self) -> usize {
+        self.calls.lock().unwrap().iter().filter(|call| call.batch).count()
+    }
+
+    /// Every event delivered, in order: one per one-event call, each of a batch call's events.
+    fn events(&self) -> Vec<String> {
+        let calls = self.calls.lock().unwrap();
+        calls
+            .iter()
+            .flat_map(|call| if call.batch { batch_events(&call.body) } else { vec![call.body.clone()] })
+            .collect()
+    }
+}
+
+/// The events of a batch body, each as compact JSON.
+fn batch_events(body: &str) -> Vec<String> {
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    body["events"].as_array().unwrap().iter().map(|event| event.to_string()).collect()
 }
 
 fn settings(broker: &Broker, ingest_url: String, group: &str) -> ConsumerSettings {
@@ -79,6 +130,8 @@ fn settings(broker: &Broker, ingest_url: String, group: &str) -> ConsumerSetting
         max_attempts: 3,
         http_timeout: Duration::from_secs(2),
         fetch_wait: Duration::from_millis(10),
+        batch_max_events: 100,
+        batch_linger: Duration::from_millis(20),
     }
 }
 
@@ -143,14 +196,16 @@ async fn an_event_the_app_keeps_failing_is_dead_lettered_after_bounded_attempts(
     let records = dead_letters(&broker, 1).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].value, r#"{"id":"first"}"#);
-    assert_eq!(ingest.calls(), 3, "max_attempts tries, then the dead-letter topic");
-    let (_, token) = ingest.calls.lock().unwrap()[0].clone();
+    // The batch failed as a whole, so the event was tried on its own: max_attempts tries, then the
+    // dead-letter topic.
+    assert_eq!((ingest.batch_calls(), ingest.calls()), (1, 4));
+    let token = ingest.calls.lock().unwrap()[0].token.clone();
     assert!(token.starts_with("Bearer "), "a service token is sent");
 
     // The partition is not blocked: the next event is delivered as soon as the app accepts it.
     ingest.status.store(201, Ordering::SeqCst);
     produce(&broker, r#"{"id":"second"}"#).await;
-    wait_for("the second event", || ingest.calls.lock().unwrap().iter().any(|(body, _)| body.contains("second"))).await;
+    wait_for("the second event", || ingest.events().iter().any(|event| event.contains("second"))).await;
     wait_for("the second event counted", || rendered(&metrics).contains("outcome=\"stored\"} 1")).await;
     let text = rendered(&metrics);
     assert!(
@@ -192,7 +247,45 @@ async fn a_stored_event_is_not_consumed_again_by_the_next_consumer_of_the_group(
     produce(&broker, r#"{"id":"after"}"#).await;
     wait_for("the next event", || ingest.calls() >= 2).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let bodies: Vec<String> = ingest.calls.lock().unwrap().iter().map(|(body, _)| body.clone()).collect();
-    assert_eq!(bodies, vec![r#"{"id":"once"}"#.to_owned(), r#"{"id":"after"}"#.to_owned()]);
+    assert_eq!(ingest.events(), vec![r#"{"id":"once"}"#.to_owned(), r#"{"id":"after"}"#.to_owned()]);
     second.abort();
+}
+
+#[tokio::test]
+async fn a_burst_is_posted_as_one_batch_and_a_refused_event_in_it_is_dead_lettered_alone() {
+    let broker = Broker::start().await;
+    let (ingest, url, _server) = ingest_server(201).await;
+    let mut settings = settings(&broker, url, "analytics");
+    // Long enough that the whole burst, produced at once, lands in the first batch.
+    settings.batch_linger = Duration::from_secs(2);
+    settings.kafka.ensure_topics().await.unwrap();
+    for id in ["a", "b", "poison", "c"] {
+        produce(&broker, &format!(r#"{{"id":"{id}"}}"#)).await;
+    }
+    let (consumer, metrics) = start(settings).await;
+
+    let records = dead_letters(&broker, 1).await;
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0].value, r#"{"id":"poison"}"#);
+    wait_for("the burst counted", || rendered(&metrics).contains("outcome=\"stored\"} 3")).await;
+    assert_eq!(ingest.calls(), 1, "one request for the burst, no retry of the refused event");
+    assert_eq!(ingest.events().len(), 4);
+    consumer.abort();
+}
+
+#[tokio::test]
+async fn an_app_without_the_batch_route_gets_each_event_on_its_own() {
+    let broker = Broker::start().await;
+    let (ingest, url, _server) = ingest_server(201).await;
+    ingest.batch_missing.store(true, Ordering::SeqCst);
+    let (consumer, metrics) = start(settings(&broker, url, "analytics")).await;
+    produce(&broker, r#"{"id":"one"}"#).await;
+    produce(&broker, "not json").await;
+    wait_for("both delivered", || rendered(&metrics).contains("outcome=\"stored\"} 2")).await;
+    let singles: Vec<String> =
+        ingest.calls.lock().unwrap().iter().filter(|call| !call.batch).map(|call| call.body.clone()).collect();
+    assert!(singles.contains(&r#"{"id":"one"}"#.to_owned()), "{singles:?}");
+    assert!(singles.contains(&"not json".to_owned()), "a payload that is not JSON goes on its own: {singles:?}");
+    assert!(dead_letters(&broker, 0).await.is_empty());
+    consumer.abort();
 }

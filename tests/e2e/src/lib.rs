@@ -233,6 +233,8 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
             max_attempts: 3,
             http_timeout: Duration::from_secs(10),
             fetch_wait: Duration::from_millis(10),
+            batch_max_events: 100,
+            batch_linger: Duration::from_millis(20),
         })
     } else {
         None
