@@ -100,7 +100,7 @@ struct Batch {
 /// What became of one event of a batch.
 #[derive(Debug, Serialize)]
 struct BatchResult {
-    /// The event's id; `None` when the event is too malformed to have one.
+    /// The event's id; `None` when the envelope has no well-formed one.
     event_id: Option<String>,
     /// `stored`, `duplicate` (stored before, or earlier in the same batch) or `refused`.
     outcome: &'static str,
@@ -122,6 +122,8 @@ pub async fn ingest_batch(db: &kit::db::Db, request: &Request) -> Result<Respons
     let mut results = Vec::with_capacity(batch.events.len());
     let mut events: Vec<Event> = Vec::with_capacity(batch.events.len());
     for value in batch.events {
+        // Named in a refusal too, when the envelope carries a well-formed id.
+        let id = value.get("id").and_then(serde_json::Value::as_str).and_then(|id| Uuid::parse_str(id).ok());
         match validate(value) {
             Ok(event) => {
                 let repeated = events.iter().any(|earlier| earlier.id() == event.id());
@@ -131,7 +133,7 @@ pub async fn ingest_batch(db: &kit::db::Db, request: &Request) -> Result<Respons
                 }
             }
             Err(error) => results.push(BatchResult {
-                event_id: None,
+                event_id: id.map(|id| id.hyphenated().to_string()),
                 outcome: "refused",
                 error: Some(format!("{}: {}", error.field, error.message)),
             }),

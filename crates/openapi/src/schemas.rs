@@ -508,7 +508,7 @@ pub struct BatchIngestResult {
 /// What became of one event of a batch.
 #[derive(Serialize, ToSchema)]
 pub struct BatchEventResult {
-    /// The event's id; absent when the event is too malformed to have one.
+    /// The event's id; null when the envelope has no well-formed `id`.
     #[schema(format = Uuid)]
     pub event_id: Option<String>,
     /// `stored` (now), `duplicate` (stored before, or earlier in this batch) or `refused` (malformed or of

@@ -256,7 +256,8 @@ mod local {
         let first = created_event(&kept, "2026-04-01T10:00:00Z", &[(&product, 2, 150)]);
         let mut unknown = first.clone();
         unknown["type"] = json!("com.pycommerce.order.shipped.v1");
-        unknown["id"] = json!(uuid::Uuid::now_v7().to_string());
+        let unknown_id = uuid::Uuid::now_v7().to_string();
+        unknown["id"] = json!(unknown_id);
         let events = json!({ "events": [
             first.clone(),
             first.clone(), // repeated in the same batch
@@ -273,6 +274,7 @@ mod local {
         assert_eq!(outcomes, ["stored", "duplicate", "refused", "refused", "stored", "stored"]);
         assert_eq!(results["results"][0]["event_id"], first["id"]);
         assert_eq!(results["results"][2]["error"], "type: is not an event this service stores");
+        assert_eq!(results["results"][2]["event_id"], unknown_id);
         assert!(results["results"][3]["event_id"].is_null());
 
         // Redelivered, the same events change nothing; the cancelled order stays out of the reports.
