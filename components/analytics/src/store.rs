@@ -48,16 +48,23 @@ struct StoredId {
     event_id: String,
 }
 
-/// Stores order-created events and their lines in one statement; returns the ids stored now (an id stored
-/// before is left out). `events` must not repeat an event id.
-pub async fn store_created(db: &Db, events: &[CreatedEvent]) -> Result<Vec<String>, DbError> {
+/// Runs `sql` (a statement taking the events as a `jsonb` array in `$1` and yielding the `event_id`s it
+/// stored) unless there are no events.
+async fn insert_events<T: Serialize>(db: &Db, sql: &str, events: &[T]) -> Result<Vec<String>, DbError> {
     if events.is_empty() {
         return Ok(Vec::new());
     }
     let events = serde_json::to_value(events).map_err(|error| DbError::Conversion(error.to_string()))?;
-    let stored: Vec<StoredId> = db
-        .query_all(
-            "WITH input AS ( \
+    let stored: Vec<StoredId> = db.query_all(sql, &[Value::Jsonb(events)]).await?;
+    Ok(stored.into_iter().map(|row| row.event_id).collect())
+}
+
+/// Stores order-created events and their lines in one statement; returns the ids stored now (an id stored
+/// before is left out). `events` must not repeat an event id.
+pub async fn store_created(db: &Db, events: &[CreatedEvent]) -> Result<Vec<String>, DbError> {
+    insert_events(
+        db,
+        "WITH input AS ( \
                SELECT * FROM jsonb_to_recordset($1) \
                  AS i(event_id uuid, order_id uuid, created_at text, currency text, lines jsonb)), \
              event AS ( \
@@ -74,22 +81,17 @@ pub async fn store_created(db: &Db, events: &[CreatedEvent]) -> Result<Vec<Strin
                GROUP BY e.event_id, e.order_id, e.occurred_at, i.currency, l.product_id \
                RETURNING 1) \
              SELECT event_id::text AS event_id FROM event",
-            &[Value::Jsonb(events)],
-        )
-        .await?;
-    Ok(stored.into_iter().map(|row| row.event_id).collect())
+        events,
+    )
+    .await
 }
 
 /// Stores order-cancelled events in one statement; returns the ids stored now. `events` must not repeat an
 /// event id.
 pub async fn store_cancelled(db: &Db, events: &[CancelledEvent]) -> Result<Vec<String>, DbError> {
-    if events.is_empty() {
-        return Ok(Vec::new());
-    }
-    let events = serde_json::to_value(events).map_err(|error| DbError::Conversion(error.to_string()))?;
-    let stored: Vec<StoredId> = db
-        .query_all(
-            "WITH input AS ( \
+    insert_events(
+        db,
+        "WITH input AS ( \
                SELECT * FROM jsonb_to_recordset($1) AS i(event_id uuid, order_id uuid, cancelled_at text)), \
              event AS ( \
                INSERT INTO analytics.events (event_id, event_type, order_id, occurred_at) \
@@ -101,10 +103,9 @@ pub async fn store_cancelled(db: &Db, events: &[CancelledEvent]) -> Result<Vec<S
                ORDER BY order_id, occurred_at \
                ON CONFLICT (order_id) DO NOTHING RETURNING 1) \
              SELECT event_id::text AS event_id FROM event",
-            &[Value::Jsonb(events)],
-        )
-        .await?;
-    Ok(stored.into_iter().map(|row| row.event_id).collect())
+        events,
+    )
+    .await
 }
 
 /// Totals of one bucket, as the database found them (empty buckets are absent).
