@@ -291,7 +291,8 @@ impl AnalyticsConsumer {
             .map(|result| match result.outcome.as_str() {
                 "stored" => Ok(Ok(Outcome::Stored)),
                 "duplicate" => Ok(Ok(Outcome::Duplicate)),
-                "refused" => Ok(Err(result.error.unwrap_or_else(|| "refused".to_owned()))),
+                // Recorded as the one-event route would answer it: the status, then why.
+                "refused" => Ok(Err(format!("422: {}", result.error.unwrap_or_default()))),
                 other => Err(Failure::Failed(format!("unknown outcome {other:?}"))),
             })
             .collect()

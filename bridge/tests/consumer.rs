@@ -267,6 +267,8 @@ async fn a_burst_is_posted_as_one_batch_and_a_refused_event_in_it_is_dead_letter
     let records = dead_letters(&broker, 1).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].value, r#"{"id":"poison"}"#);
+    assert_eq!(records[0].header("dlq_error"), Some("422: type: unknown"));
+    assert_eq!(records[0].header("dlq_attempts"), Some("1"));
     wait_for("the burst counted", || rendered(&metrics).contains("outcome=\"stored\"} 3")).await;
     assert_eq!(ingest.calls(), 1, "one request for the burst, no retry of the refused event");
     assert_eq!(ingest.events().len(), 4);
