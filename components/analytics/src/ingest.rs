@@ -245,8 +245,10 @@ fn data<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, F
 fn instant(value: &str, field: &str) -> Result<String, FieldError> {
     let parsed =
         OffsetDateTime::parse(value, &Rfc3339).map_err(|_| FieldError::new(field, "must be an RFC 3339 instant"))?;
-    parsed
-        .to_offset(time::UtcOffset::UTC)
-        .format(&Rfc3339)
-        .map_err(|_| FieldError::new(field, "must be an RFC 3339 instant"))
+    // Postgres has no year 0, and an offset can carry an instant out of years 1 to 9999.
+    let utc = parsed
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|utc| utc.year() >= 1)
+        .ok_or_else(|| FieldError::new(field, "must be between years 1 and 9999 in UTC"))?;
+    utc.format(&Rfc3339).map_err(|_| FieldError::new(field, "must be an RFC 3339 instant"))
 }

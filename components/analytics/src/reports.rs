@@ -50,6 +50,7 @@ impl Period {
     pub fn bucket_start(self, date: Date) -> Date {
         match self {
             Period::Day => date,
+            // Never before EARLIEST, itself a Monday.
             Period::Week => date - Duration::days(i64::from(date.weekday().number_days_from_monday())),
             Period::Month => date.replace_day(1).unwrap_or(date),
         }
@@ -80,7 +81,9 @@ impl Period {
                 return None;
             }
             starts.push(start);
-            start = self.next(start)?;
+            // The calendar ends in year 9999, inside the last bucket.
+            let Some(next) = self.next(start) else { break };
+            start = next;
         }
         Some(starts)
     }
@@ -169,6 +172,11 @@ pub struct TopProductsReport {
     pub products: Vec<ProductSales>,
 }
 
+/// The first day a report can cover: Postgres has no year 0, which `time` would format as `0000`.
+pub const EARLIEST: Date = time::macros::date!(0001 - 01 - 01);
+/// The last day a report can cover: its end, the next midnight, is still a four-digit year.
+pub const LATEST: Date = time::macros::date!(9999 - 12 - 30);
+
 /// An inclusive range of UTC days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Range {
@@ -179,8 +187,8 @@ pub struct Range {
 }
 
 impl Range {
-    /// The range of the query's `from` and `to` (defaults: the 30 days up to `today`); 400 when a date is
-    /// malformed or `from` is after `to`.
+    /// The range of the query's `from` and `to` (defaults: the 30 days up to `today`, never before
+    /// [`EARLIEST`]); 400 when a date is malformed, outside [`EARLIEST`]..=[`LATEST`] or `from` is after `to`.
     pub fn parse(from: Option<&str>, to: Option<&str>, today: Date) -> Result<Self, Problem> {
         let to = match to {
             Some(text) => date(text, "to")?,
@@ -188,8 +196,11 @@ impl Range {
         };
         let from = match from {
             Some(text) => date(text, "from")?,
-            None => to.checked_sub(Duration::days(DEFAULT_DAYS - 1)).unwrap_or(to),
+            None => to.checked_sub(Duration::days(DEFAULT_DAYS - 1)).unwrap_or(EARLIEST).max(EARLIEST),
         };
+        if from < EARLIEST || to > LATEST {
+            return Err(Problem::bad_request("dates must be between 0001-01-01 and 9999-12-30"));
+        }
         if from > to {
             return Err(Problem::bad_request("`from` must not be after `to`"));
         }
@@ -323,6 +334,17 @@ mod tests {
         assert_eq!(Range::parse(Some("2026-02-30"), None, today).unwrap_err().status, 400);
         assert_eq!(Range::parse(Some("2026-11-02"), Some("2026-11-01"), today).unwrap_err().status, 400);
         assert_eq!(Range::parse(Some("yesterday"), None, today).unwrap_err().status, 400);
+        // The default 30 days stop at year 1; year 0 and the last day of year 9999 are refused.
+        assert_eq!(Range::parse(None, Some("0001-01-01"), today).unwrap(), Range { from: EARLIEST, to: EARLIEST });
+        assert_eq!(Range::parse(Some("0000-12-31"), Some("0001-01-01"), today).unwrap_err().status, 400);
+        assert_eq!(Range::parse(None, Some("9999-12-31"), today).unwrap_err().status, 400);
+        assert!(Range::parse(None, Some("9999-12-30"), today).unwrap().instants().is_ok());
+        assert_eq!(EARLIEST.weekday(), time::Weekday::Monday, "a week bucket never starts before EARLIEST");
+        assert_eq!(
+            Period::Month.buckets(date!(9999 - 11 - 15), LATEST).unwrap(),
+            [date!(9999 - 11 - 01), date!(9999 - 12 - 01)]
+        );
+        assert_eq!(Period::Week.buckets(LATEST, LATEST).unwrap().len(), 1);
         let range = Range::parse(Some("2026-11-01"), Some("2026-11-01"), today).unwrap();
         assert_eq!(range.instants().unwrap(), ("2026-11-01T00:00:00Z".to_owned(), "2026-11-02T00:00:00Z".to_owned()));
     }

@@ -449,10 +449,10 @@ pub struct OrderListQuery {
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TopProductsQuery {
-    /// First day, `YYYY-MM-DD` (UTC); not after `to`.
+    /// First day, `YYYY-MM-DD` (UTC), from 0001-01-01; not after `to`.
     #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (UTC), included; before 9999-12-31.
+    /// Last day, `YYYY-MM-DD` (UTC), included, up to 9999-12-30.
     #[param(format = Date)]
     pub to: Option<String>,
     /// How many products, 1–100 (default 10).
@@ -471,10 +471,10 @@ pub struct TopProductsQuery {
 pub struct SalesQuery {
     /// Bucket size (default `day`); at most 400 buckets from `from` to `to`.
     pub period: Option<SalesPeriod>,
-    /// First day, `YYYY-MM-DD` (UTC).
+    /// First day, `YYYY-MM-DD` (UTC), from 0001-01-01.
     #[param(format = Date)]
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD` (UTC), included.
+    /// Last day, `YYYY-MM-DD` (UTC), included, up to 9999-12-30.
     #[param(format = Date)]
     pub to: Option<String>,
     /// ISO 4217 code of the revenue reported, three upper-case letters (default `EUR`).

@@ -152,10 +152,23 @@ async fn reports_are_for_admins_and_refuse_bad_ranges_and_periods() {
         "/analytics/top-products?limit=0",
         "/analytics/top-products?limit=101",
         "/analytics/top-products?by=price",
+        // Postgres has no year 0, and a range's end must stay a four-digit year.
+        "/analytics/top-products?from=0000-12-31",
+        "/analytics/sales?to=9999-12-31",
     ] {
         let response = app.request(Method::GET, path).bearer_auth(&admin).send().await.unwrap();
         assert_problem(response, 400).await;
     }
+    // The default 30 days stop at the first day there is.
+    let first_day = report(&app, "/analytics/top-products?to=0001-01-01").await;
+    assert_eq!(
+        (first_day["from"].as_str(), first_day["products"].as_array().map(Vec::len)),
+        (Some("0001-01-01"), Some(0))
+    );
+    let last_day = report(&app, "/analytics/sales?from=9999-12-30&to=9999-12-30").await;
+    assert_eq!(buckets(&last_day), vec![b("9999-12-30", 0, 0, 0)]);
+    let last_months = report(&app, "/analytics/sales?period=month&from=9999-11-15&to=9999-12-30").await;
+    assert_eq!(buckets(&last_months), vec![b("9999-11-01", 0, 0, 0), b("9999-12-01", 0, 0, 0)]);
     // Defaults: the 30 days up to today, by day.
     let defaults = report(&app, "/analytics/sales").await;
     assert_eq!(defaults["buckets"].as_array().unwrap().len(), 30);
@@ -227,6 +240,12 @@ mod local {
         bad_line =
             created_event(&uuid::Uuid::new_v4().to_string(), "yesterday", &[(&uuid::Uuid::new_v4().to_string(), 1, 1)]);
         assert_problem(ingest(&app, &service, &bad_line).await, 422).await;
+        // Valid RFC 3339 that Postgres cannot store: year 0, and an offset carrying year 9999 into 10000.
+        for at in ["0000-06-01T00:00:00Z", "0001-01-01T00:30:00+01:00", "9999-12-31T23:00:00-05:00"] {
+            let out_of_range =
+                created_event(&uuid::Uuid::new_v4().to_string(), at, &[(&uuid::Uuid::new_v4().to_string(), 1, 1)]);
+            assert_problem(ingest(&app, &service, &out_of_range).await, 422).await;
+        }
         let overflowing = created_event(
             &uuid::Uuid::new_v4().to_string(),
             "2026-03-01T10:00:00Z",
