@@ -132,17 +132,18 @@ pub enum Peek {
     Miss(i64),
     /// The version mirror has lapsed: only Postgres knows the version.
     Unknown,
-    /// The cache is off, or Redis failed (logged).
+    /// Redis failed, or the entry was unreadable (logged).
     Failed,
 }
 
-/// The catalog cache as a reader that only looks entries up at the mirrored version: the Redis handle, the
-/// key prefix and whether the cache is on — the settings a lookup needs; the policy comes with the mirror.
+/// The catalog cache as a reader that only looks entries up at the mirrored version: the Redis handle and
+/// the key prefix — the settings a lookup needs; the policy comes with the mirror. Whether the cache is on
+/// comes with it too: with `cache_ttl_secs = 0` the products component writes no mirror, so a reader finds
+/// none (within one lease of the switch) and forwards.
 #[derive(Debug, Clone)]
 pub struct CacheReader {
     cache: Cache,
     prefix: String,
-    enabled: bool,
 }
 
 /// The policy the products component reads from its settings and publishes with the version mirror.
@@ -176,6 +177,7 @@ impl Policy {
 pub struct CatalogCache {
     reader: CacheReader,
     policy: Policy,
+    enabled: bool,
 }
 
 /// What one run of [`LOOKUP`] found.
@@ -186,27 +188,17 @@ enum Found {
 }
 
 impl CacheReader {
-    /// Reads `redis_url`, `cache_prefix`, `cache_ttl_secs` (only whether it is 0) and, natively,
-    /// `cache_timeout_ms`.
+    /// Reads `redis_url`, `cache_prefix` and, natively, `cache_timeout_ms`.
     pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        Self::with_ttl(config, ttl(config)?)
-    }
-
-    /// The reader, `ttl` already read (the products component reads it for its policy too).
-    fn with_ttl(config: &Config, ttl: u64) -> Result<Self, ConfigError> {
         Ok(Self {
             cache: Cache::from_config(config)?,
             prefix: config.get("cache_prefix")?.unwrap_or_else(|| DEFAULT_PREFIX.to_owned()),
-            enabled: ttl > 0,
         })
     }
 
     /// Looks entry `name` up at the mirrored version without Postgres (the gateway's lookup), counting a
     /// hit or a miss as [`CatalogCache::lookup`] does; a miss is logged here, a hit by the caller.
     pub async fn peek(&self, name: &str) -> Peek {
-        if !self.enabled {
-            return Peek::Failed;
-        }
         match self.run_lookup(name, None).await {
             Ok(Found::NoVersion) => Peek::Unknown,
             Ok(Found::Miss { version }) => match version.parse() {
@@ -346,7 +338,7 @@ impl CatalogCache {
             version_lease: config.millis_or("cache_version_lease_ms", Duration::from_millis(1000))?.max(MIN_LEASE),
             max_age_secs: config.parse_or("http_max_age_secs", DEFAULT_HTTP_MAX_AGE_SECS)?,
         };
-        Ok(Self { reader: CacheReader::with_ttl(config, ttl)?, policy })
+        Ok(Self { reader: CacheReader::from_config(config)?, policy, enabled: ttl > 0 })
     }
 
     /// The Redis handle (for health checks).
@@ -356,7 +348,7 @@ impl CatalogCache {
 
     /// Whether caching is on (`cache_ttl_secs` > 0).
     pub fn enabled(&self) -> bool {
-        self.reader.enabled
+        self.enabled
     }
 
     /// `http_max_age_secs`: how long a shared cache may keep a public read.

@@ -81,7 +81,8 @@ impl CachedReads {
 /// What the gateway's lookup found for entry `name`, from [`X_PC_CATALOG_CACHE`]; `None` to look it up here.
 pub fn forwarded_lookup(cache: &CatalogCache, request: &Request, name: &str) -> Option<Lookup> {
     let value = request.headers().get(X_PC_CATALOG_CACHE)?.to_str().ok()?.trim();
-    if value == "failed" {
+    // The gateway may still see the mirror for one lease after the cache is turned off.
+    if value == "failed" || !cache.enabled() {
         return Some(Lookup::Bypass);
     }
     let version: i64 = value.strip_prefix("miss; version=")?.parse().ok()?;

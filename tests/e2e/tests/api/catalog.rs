@@ -791,6 +791,17 @@ mod local {
             assert_eq!(cache_status(&app.get("/products").await), "bypass");
         }
         assert!(listing_keys(&prefix).await.is_empty());
+        // Just after the switch the gateway still finds the mirror and forwards a miss; nothing is stored.
+        let _: () = redis::cmd("SET")
+            .arg(format!("{prefix}version"))
+            .arg("7 600 20 5")
+            .arg("PX")
+            .arg(60_000)
+            .query_async(&mut redis().await)
+            .await
+            .unwrap();
+        assert_eq!(cache_status(&app.get("/products?limit=3").await), "bypass");
+        assert!(listing_keys(&prefix).await.is_empty());
     }
 
     #[tokio::test]
