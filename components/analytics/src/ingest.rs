@@ -168,17 +168,14 @@ async fn store(db: &kit::db::Db, events: &[Event]) -> Result<Vec<String>, Error>
 
 /// The event in `value`, or the first field that is wrong.
 fn validate(value: serde_json::Value) -> Result<Event, FieldError> {
-    let envelope: Envelope = serde_path_to_error::deserialize(value).map_err(|error| {
-        let path = error.path().to_string();
-        FieldError::new(path, error.into_inner().to_string())
-    })?;
+    let envelope: Envelope = deserialize(value, "")?;
     if envelope.specversion != "1.0" {
         return Err(FieldError::new("specversion", "must be \"1.0\""));
     }
     let event_id = envelope.id.hyphenated().to_string();
     match envelope.kind.as_str() {
         ORDER_CREATED => {
-            let data: Created = data(envelope.data)?;
+            let data: Created = deserialize(envelope.data, "data.")?;
             let created_at = instant(&data.created_at, "data.created_at")?;
             if !(1..=MAX_LINES).contains(&data.items.len()) {
                 return Err(FieldError::new("data.items", "must have 1 to 100 lines"));
@@ -217,7 +214,7 @@ fn validate(value: serde_json::Value) -> Result<Event, FieldError> {
             }))
         }
         ORDER_CANCELLED => {
-            let data: Cancelled = data(envelope.data)?;
+            let data: Cancelled = deserialize(envelope.data, "data.")?;
             let cancelled_at = instant(&data.cancelled_at, "data.cancelled_at")?;
             Ok(Event::Cancelled(CancelledEvent {
                 event_id,
@@ -233,11 +230,11 @@ fn invalid(field: &str, message: &str) -> Problem {
     Problem::validation(vec![FieldError::new(field, message)])
 }
 
-/// `data` as `T`, or the member that is wrong.
-fn data<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> Result<T, FieldError> {
+/// `value` as `T`, or the member that is wrong, named with `prefix` (the path of `value` in the envelope).
+fn deserialize<T: serde::de::DeserializeOwned>(value: serde_json::Value, prefix: &str) -> Result<T, FieldError> {
     serde_path_to_error::deserialize(value).map_err(|error| {
         let path = error.path().to_string();
-        FieldError::new(format!("data.{path}"), error.into_inner().to_string())
+        FieldError::new(format!("{prefix}{path}"), error.into_inner().to_string())
     })
 }
 
