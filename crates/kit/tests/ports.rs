@@ -228,6 +228,34 @@ async fn constraint_violations_name_the_constraint() {
 }
 
 #[tokio::test]
+async fn an_async_commit_handle_sets_only_synchronous_commit_and_keeps_the_urls_options() {
+    #[derive(serde::Deserialize)]
+    struct Settings {
+        synchronous_commit: String,
+        application_name: String,
+    }
+    const SQL: &str = "SELECT current_setting('synchronous_commit') AS synchronous_commit, \
+                       current_setting('application_name') AS application_name";
+    let base = database_url();
+    let separator = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{separator}options=-c%20application_name%3Dports_test");
+
+    let ordinary: Settings = Db::connect(&url, Duration::from_secs(5)).unwrap().query_one(SQL, &[]).await.unwrap();
+    assert_eq!(ordinary.synchronous_commit, "on");
+    assert_eq!(ordinary.application_name, "ports_test");
+
+    let relaxed = Db::connect_async_commit(&url, Duration::from_secs(5)).unwrap();
+    let settings: Settings = relaxed.query_one(SQL, &[]).await.unwrap();
+    assert_eq!(settings.synchronous_commit, "off");
+    assert_eq!(settings.application_name, "ports_test", "the URL's own options are kept");
+    let bare: Settings =
+        Db::connect_async_commit(&database_url(), Duration::from_secs(5)).unwrap().query_one(SQL, &[]).await.unwrap();
+    assert_eq!(bare.synchronous_commit, "off");
+
+    assert!(Db::connect_async_commit("postgres://[bad", Duration::from_secs(1)).is_err());
+}
+
+#[tokio::test]
 async fn an_unreachable_database_fails_fast_and_a_slow_query_times_out() {
     let down = Db::connect("postgres://postgres@127.0.0.1:1/postgres?sslmode=disable", Duration::from_secs(2)).unwrap();
     let started = Instant::now();

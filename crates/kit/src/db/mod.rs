@@ -246,6 +246,16 @@ impl Db {
         backend::Db::connect(url, timeout).map(|inner| Self { inner })
     }
 
+    /// Like [`Db::connect`], but a commit does not wait for its WAL record to reach the disk
+    /// (`synchronous_commit = off`): a Postgres crash may lose the last commits (never half of one), and a
+    /// later ordinary commit on any connection makes every earlier one durable with it. Only for writes
+    /// whose loss the system repairs by design (the bridge's stock holds and releases: a lost hold fails its
+    /// order's write, a lost release is swept again). Native only: Spin opens its own connections.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn connect_async_commit(url: &str, timeout: Duration) -> Result<Self, DbError> {
+        backend::Db::connect_async_commit(url, timeout).map(|inner| Self { inner })
+    }
+
     /// Runs a row-returning statement (`SELECT`, `... RETURNING`, a CTE) and decodes every row into `T`
     /// (a `Deserialize` type whose fields are the statement's column names), in the statement's order.
     pub async fn query_all<T: DeserializeOwned>(&self, sql: &str, params: &[Value]) -> Result<Vec<T>, DbError> {

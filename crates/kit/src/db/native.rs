@@ -19,8 +19,21 @@ pub(super) struct Db {
 
 impl Db {
     pub(super) fn connect(url: &str, timeout: Duration) -> Result<Self, DbError> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|error| DbError::Unavailable(format!("invalid database url: {error}")))?;
+        Self::with_config(parse(url)?, timeout)
+    }
+
+    /// Every session runs with `synchronous_commit = off` (added to the URL's own `options`).
+    pub(super) fn connect_async_commit(url: &str, timeout: Duration) -> Result<Self, DbError> {
+        let mut config = parse(url)?;
+        let options = match config.get_options() {
+            Some(options) if !options.trim().is_empty() => format!("{options} -c synchronous_commit=off"),
+            _ => "-c synchronous_commit=off".to_owned(),
+        };
+        config.options(&options);
+        Self::with_config(config, timeout)
+    }
+
+    fn with_config(config: tokio_postgres::Config, timeout: Duration) -> Result<Self, DbError> {
         let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(16)
@@ -156,6 +169,10 @@ impl ToSql for Value {
     }
 
     to_sql_checked!();
+}
+
+fn parse(url: &str) -> Result<tokio_postgres::Config, DbError> {
+    url.parse().map_err(|error| DbError::Unavailable(format!("invalid database url: {error}")))
 }
 
 #[cfg(test)]
