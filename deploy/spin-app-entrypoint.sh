@@ -21,5 +21,12 @@ from_file SPIN_VARIABLE_BRIDGE_TOKEN /keys/bridge_token
 # An empty endpoint means "no telemetry": Spin would otherwise try to export to "".
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDPOINT; fi
 
+# The gateway's key-value store must be the Redis of redis_url (runtime-config.toml says why).
+runtime_config=/app/runtime-config.toml
+if [ -n "${SPIN_VARIABLE_REDIS_URL:-}" ]; then
+  runtime_config=/tmp/runtime-config.toml
+  RUNTIME_CONFIG=/app/runtime-config.toml pycommerce-runtime-config "$SPIN_VARIABLE_REDIS_URL" >"$runtime_config"
+fi
+
 exec spin up --from /app/spin.toml --listen "${SPIN_LISTEN:-0.0.0.0:3000}" \
-  --runtime-config-file /app/runtime-config.toml "$@"
+  --runtime-config-file "$runtime_config" "$@"

@@ -34,6 +34,7 @@ WORKDIR /app
 COPY spin.toml runtime-config.toml ./
 COPY --from=build /src/target/wasm32-wasip2/release/*.wasm target/wasm32-wasip2/release/
 COPY deploy/spin-app-entrypoint.sh /usr/local/bin/pycommerce-app
+COPY scripts/runtime-config /usr/local/bin/pycommerce-runtime-config
 RUN chown -R spin /app
 USER spin
 EXPOSE 3000

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use futures::FutureExt;
 use kit::jwt::generate_key_pair;
+use kit::kv::KeyValue;
 use kit::{Component, Config, Ctx, Problem, Request, Response, Upstream};
 
 /// `users`, answering every credentials check "wrong password" after a pause as long as an Argon2id
@@ -47,7 +48,8 @@ fn service(users: Arc<CountingUsers>, overrides: &[(&str, &str)]) -> auth::Servi
         ("cache_timeout_ms".to_owned(), "2000".to_owned()),
     ]);
     variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
-    let ctx = Ctx { config: Config::from_map(variables), upstream: Upstream::native(users) };
+    let ctx =
+        Ctx { config: Config::from_map(variables), upstream: Upstream::native(users), key_value: KeyValue::none() };
     auth::Service::new(&ctx).unwrap()
 }
 

@@ -6,7 +6,8 @@
 //! 3. refuses unsafe paths (dot segments, anything under `internal`) and bodies over the limit (413);
 //! 4. verifies the bearer token (EdDSA JWT, [`kit::jwt`]) where the route needs one;
 //! 5. answers a public catalog read (`GET /products`, `GET /products/{id}`) that the catalog cache holds
-//!    itself — one Redis round trip, no chained request ([`catalog::cached_reads`]);
+//!    itself — through the key-value store's warm Redis connection, no chained request
+//!    ([`catalog::cached_reads`]);
 //! 6. otherwise forwards to the owning component by service chaining, with client-sent identity headers
 //!    replaced by the verified `x-pc-user-id` / `x-pc-role` and the client's address (`x-pc-client-addr`)
 //!    taken from Spin's own `spin-client-addr` — the last one — or from the trusted proxies'
@@ -39,6 +40,7 @@ use kit::jwt::{
     bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
     MAX_SERVICE_TOKEN_LIFETIME_SECS,
 };
+use kit::kv::KeyValue;
 use kit::{Component, Config, Ctx, Problem, Request, Response, Upstream};
 use tracing::Instrument;
 
@@ -66,6 +68,7 @@ pub struct Service {
     catalog: OnceLock<Option<CachedReads>>,
     forwarding: OnceLock<Forwarding>,
     upstream: Upstream,
+    stores: KeyValue,
 }
 
 /// The settings of forwarding a request to a component.
@@ -98,6 +101,7 @@ impl Component for Service {
             catalog: OnceLock::new(),
             forwarding: OnceLock::new(),
             upstream: ctx.upstream.clone(),
+            stores: ctx.key_value.clone(),
         })
     }
 
@@ -162,7 +166,7 @@ impl Service {
 
     fn catalog(&self) -> Option<&CachedReads> {
         self.catalog
-            .get_or_init(|| match CachedReads::from_config(&self.config) {
+            .get_or_init(|| match CachedReads::new(&self.config, &self.stores) {
                 Ok(reads) => Some(reads),
                 Err(error) => {
                     tracing::error!(%error, "catalog cache settings unusable; forwarding every catalog read");

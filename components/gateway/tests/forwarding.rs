@@ -10,8 +10,11 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use gateway::Service;
 
+use catalog::cache::{HITS_BASE, STORE_LABEL};
+use kit::cache::Cache;
 use kit::identity::Role;
 use kit::jwt::{generate_key_pair, now_secs, AccessClaims, Signer, ACCESS_TOKEN_TYPE};
+use kit::kv::{KeyValue, NativeStore};
 use kit::{Component, Config, Ctx, Request, Response, Upstream};
 use testkit::LogCapture;
 
@@ -52,10 +55,10 @@ struct Setup {
 }
 
 fn setup(chain: RecordingChain) -> Setup {
-    setup_with(chain, &[])
+    setup_with(chain, &[], KeyValue::none())
 }
 
-fn setup_with(chain: RecordingChain, overrides: &[(&str, &str)]) -> Setup {
+fn setup_with(chain: RecordingChain, overrides: &[(&str, &str)], key_value: KeyValue) -> Setup {
     let (private, public) = generate_key_pair().unwrap();
     let mut variables = HashMap::from([
         ("jwt_public_key".to_owned(), public),
@@ -68,7 +71,7 @@ fn setup_with(chain: RecordingChain, overrides: &[(&str, &str)]) -> Setup {
     variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
     let config = Config::from_map(variables);
     let chain = Arc::new(chain);
-    let ctx = Ctx { config, upstream: Upstream::native(chain.clone()) };
+    let ctx = Ctx { config, upstream: Upstream::native(chain.clone()), key_value };
     Setup { service: Service::new(&ctx).unwrap(), chain, signer: Signer::from_pem(&private).unwrap() }
 }
 
@@ -213,7 +216,7 @@ async fn one_access_log_line_per_request_without_the_token() {
 
 #[tokio::test]
 async fn tokens_living_longer_than_auth_issues_them_or_of_another_type_never_reach_a_service() {
-    let setup = setup_with(RecordingChain::default(), &[("access_token_ttl_secs", "300")]);
+    let setup = setup_with(RecordingChain::default(), &[("access_token_ttl_secs", "300")], KeyValue::none());
     let user_id = "0190a0c2-0000-7000-8000-000000000001";
     let send = |token: String| {
         let request = request("GET", "/users/me").header("authorization", format!("Bearer {token}"));
@@ -228,17 +231,44 @@ async fn tokens_living_longer_than_auth_issues_them_or_of_another_type_never_rea
     assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the valid token was forwarded");
 }
 
-/// A gateway whose catalog cache is the test Redis under a prefix of its own, and a connection to it.
+/// A gateway whose catalog cache is the test Redis under a prefix of its own, read through a key-value
+/// store on `store_url` (as runtime-config.toml backs it), and a connection to the test Redis.
 async fn with_catalog_cache(
     chain: RecordingChain,
-    redis_url: &str,
+    store_url: &str,
 ) -> (Setup, String, redis::aio::MultiplexedConnection) {
     let prefix = format!("pc:test:gateway:{}:", uuid::Uuid::new_v4().simple());
-    let setup =
-        setup_with(chain, &[("redis_url", redis_url), ("cache_prefix", prefix.as_str()), ("cache_timeout_ms", "200")]);
     let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let store = NativeStore::Redis(Cache::connect(store_url, Duration::from_millis(200)).unwrap());
+    let stores = KeyValue::native(HashMap::from([(STORE_LABEL.to_owned(), store)]));
+    let setup = setup_with(
+        chain,
+        &[("redis_url", test_redis.as_str()), ("cache_prefix", prefix.as_str()), ("cache_timeout_ms", "200")],
+        stores,
+    );
     let connection = redis::Client::open(test_redis).unwrap().get_multiplexed_async_connection().await.unwrap();
     (setup, prefix, connection)
+}
+
+/// Stores `value` under `key` as the products component does: for 60 s, with its hit counter.
+async fn store_entry(redis: &mut redis::aio::MultiplexedConnection, key: &str, value: &str) {
+    redis::cmd("SET").arg(key).arg(value).arg("EX").arg(60).query_async::<()>(redis).await.unwrap();
+    redis::cmd("SET")
+        .arg(format!("{key}:hits"))
+        .arg(HITS_BASE)
+        .arg("EX")
+        .arg(60)
+        .query_async::<()>(redis)
+        .await
+        .unwrap();
+}
+
+async fn get_int(redis: &mut redis::aio::MultiplexedConnection, key: &str) -> Option<i64> {
+    redis::cmd("GET").arg(key).query_async(redis).await.unwrap()
+}
+
+async fn ttl_of(redis: &mut redis::aio::MultiplexedConnection, key: &str) -> i64 {
+    redis::cmd("TTL").arg(key).query_async(redis).await.unwrap()
 }
 
 fn listing_name(query: &str) -> String {
@@ -258,8 +288,8 @@ async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_for
     // The mirror: version 7, popular TTL 600 s after every 20 hits, max-age 9 s (the products component's
     // settings; the gateway reads none of them).
     set(format!("{prefix}version"), "7 600 20 9").await;
-    set(format!("{prefix}v7:{}", listing_name("sort=newest&limit=20")), "\"abc\"\n{\"items\":[],\"next_cursor\":null}")
-        .await;
+    let key = format!("{prefix}v7:{}", listing_name("sort=newest&limit=20"));
+    store_entry(&mut redis, &key, "\"abc\"\n{\"items\":[],\"next_cursor\":null}").await;
 
     // A hit: answered from the cache, nothing forwarded; a customer's token sees the public catalog too.
     let customer = token(&setup.signer, "0190a0c2-0000-7000-8000-000000000001", Role::Customer);
@@ -285,8 +315,8 @@ async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_for
     let head = setup.service.handle(request("HEAD", "/products").body(Bytes::new()).unwrap()).await;
     assert_eq!((head.status().as_u16(), head.body().is_empty()), (200, true));
     assert!(setup.chain.seen.lock().unwrap().is_empty(), "a hit reached the component");
-    let hits: i64 = redis::cmd("GET").arg(format!("{prefix}stats:hits")).query_async(&mut redis).await.unwrap();
-    assert_eq!(hits, 4);
+    assert_eq!(get_int(&mut redis, &format!("{prefix}stats:hits")).await, Some(4));
+    assert_eq!(get_int(&mut redis, &format!("{key}:hits")).await, Some(HITS_BASE + 4));
 
     // A miss is forwarded with the version it was missed at (and counted once, here); a client cannot forge it.
     let miss = request("GET", "/products?limit=21").header("x-pc-catalog-cache", "failed").body(Bytes::new()).unwrap();
@@ -324,7 +354,7 @@ async fn public_catalog_reads_the_cache_holds_are_answered_here_and_the_rest_for
 }
 
 #[tokio::test]
-async fn with_redis_unreachable_catalog_reads_are_forwarded_and_the_component_told_not_to_try() {
+async fn with_the_store_unreachable_catalog_reads_are_forwarded_for_the_components_own_lookup() {
     let (setup, _, _) = with_catalog_cache(RecordingChain::default(), "redis://127.0.0.1:1").await;
     assert_eq!(
         setup
@@ -335,7 +365,62 @@ async fn with_redis_unreachable_catalog_reads_are_forwarded_and_the_component_to
         200
     );
     let seen = setup.chain.seen.lock().unwrap();
-    assert_eq!(seen[0].1.headers()["x-pc-catalog-cache"], "failed");
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].1.headers().get("x-pc-catalog-cache").is_none(), "outbound Redis may still work there");
+}
+
+#[tokio::test]
+async fn without_the_store_granted_catalog_reads_are_forwarded_for_the_components_own_lookup() {
+    // As on a platform whose manifest grants the gateway no store: every read goes to the component.
+    let setup = setup_with(RecordingChain::default(), &[("cache_prefix", "pc:test:none:")], KeyValue::none());
+    assert_eq!(setup.service.handle(request("GET", "/products").body(Bytes::new()).unwrap()).await.status(), 200);
+    let seen = setup.chain.seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].1.headers().get("x-pc-catalog-cache").is_none());
+}
+
+#[tokio::test]
+async fn every_threshold_hits_a_popular_entry_and_its_counter_get_the_popular_ttl() {
+    let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
+    redis::cmd("SET").arg(format!("{prefix}version")).arg("5 900 3 5").query_async::<()>(&mut redis).await.unwrap();
+    let key = format!("{prefix}v5:{}", listing_name("limit=7"));
+    store_entry(&mut redis, &key, "\"p\"\n{\"items\":[]}").await;
+
+    let (captured, _guard) = LogCapture::start();
+    for hit in 1..=3 {
+        let response = setup.service.handle(request("GET", "/products?limit=7").body(Bytes::new()).unwrap()).await;
+        assert_eq!(response.headers()["x-cache"], "hit");
+        let lines = captured.lines();
+        assert_eq!(lines.last().unwrap()["cache_hits"], hit, "{lines:?}");
+        if hit < 3 {
+            assert!(ttl_of(&mut redis, &key).await <= 60, "not popular after {hit} hits");
+        }
+    }
+    let (entry_ttl, counter_ttl) = (ttl_of(&mut redis, &key).await, ttl_of(&mut redis, &format!("{key}:hits")).await);
+    assert!((61..=900).contains(&entry_ttl) && (61..=900).contains(&counter_ttl), "{entry_ttl} {counter_ttl}");
+    let popular: Vec<_> = captured.lines().into_iter().filter(|line| line["event"] == "popular").collect();
+    assert_eq!(popular.len(), 1, "{popular:?}");
+    assert!(setup.chain.seen.lock().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_hit_counter_redis_lost_is_restored_with_its_entrys_ttl_not_left_forever() {
+    let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
+    redis::cmd("SET").arg(format!("{prefix}version")).arg("5 900 20 5").query_async::<()>(&mut redis).await.unwrap();
+    let key = format!("{prefix}v5:{}", listing_name("limit=8"));
+    store_entry(&mut redis, &key, "\"l\"\n{\"items\":[]}").await;
+    // Evicted (or expired a moment before its entry): the next INCR makes it again, at 1 and with no expiry.
+    redis::cmd("DEL").arg(format!("{key}:hits")).query_async::<()>(&mut redis).await.unwrap();
+
+    let (captured, _guard) = LogCapture::start();
+    let response = setup.service.handle(request("GET", "/products?limit=8").body(Bytes::new()).unwrap()).await;
+    assert_eq!(response.headers()["x-cache"], "hit");
+    assert_eq!(captured.lines().last().unwrap()["cache_hits"], 1);
+    assert_eq!(get_int(&mut redis, &format!("{key}:hits")).await, Some(HITS_BASE + 1));
+    let counter_ttl = ttl_of(&mut redis, &format!("{key}:hits")).await;
+    assert!((1..=60).contains(&counter_ttl), "the counter lives as long as its entry: {counter_ttl}");
 }
 
 #[tokio::test]
@@ -343,9 +428,8 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
     let test_redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let (setup, prefix, mut redis) = with_catalog_cache(RecordingChain::default(), &test_redis).await;
     let key = format!("{prefix}v3:{}", listing_name("limit=5"));
-    for (key, value) in [(format!("{prefix}version"), "3 600 20 5"), (key.clone(), "\"e1\"\n{\"items\":[]}")] {
-        redis::cmd("SET").arg(key).arg(value).query_async::<()>(&mut redis).await.unwrap();
-    }
+    redis::cmd("SET").arg(format!("{prefix}version")).arg("3 600 20 5").query_async::<()>(&mut redis).await.unwrap();
+    store_entry(&mut redis, &key, "\"e1\"\n{\"items\":[]}").await;
 
     let (captured, _guard) = LogCapture::start();
     let hit = setup.service.handle(request("GET", "/products?limit=5").body(Bytes::new()).unwrap()).await;
@@ -371,7 +455,7 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
 #[tokio::test]
 async fn a_bad_setting_read_on_first_use_fails_check_config_and_only_the_requests_that_need_it() {
     for (name, value) in [("upstream_timeout_ms", "soon"), ("trusted_proxy_hops", "-1"), ("max_body_bytes", "big")] {
-        let setup = setup_with(RecordingChain::default(), &[(name, value)]);
+        let setup = setup_with(RecordingChain::default(), &[(name, value)], KeyValue::none());
         let error = setup.service.check_config().unwrap_err().to_string();
         assert!(error.contains(name), "{name}: {error}");
 

@@ -1,12 +1,12 @@
-//! Public catalog reads answered straight from the cache, for the gateway: a hit then costs one Redis round
-//! trip in the gateway and no chained request to the products component. Anything else is forwarded to that
-//! component as usual, with what the gateway learnt in [`X_PC_CATALOG_CACHE`], so the component neither
-//! looks again nor waits for a Redis that just failed:
+//! Public catalog reads answered straight from the cache, for the gateway: a hit then costs the gateway a
+//! few commands on the key-value store's warm connection and no chained request to the products component
+//! ([`crate::cache`]). Anything else is forwarded to that component as usual, with what the gateway learnt
+//! in [`X_PC_CATALOG_CACHE`], so the component does not look again:
 //!
 //! - `miss; version=<n>`: not cached at catalog version `n` (counted): fetch and store under that version;
-//! - `failed`: Redis failed or the cache is off: serve from Postgres without touching Redis;
-//! - absent (the version mirror lapsed, or a read this does not recognise or only an admin may make): the
-//!   component's own lookup.
+//! - absent (the version mirror lapsed, the store failed or held something unreadable, or a read this does
+//!   not recognise or only an admin may make): the component's own lookup, through outbound Redis, which is
+//!   not the store's connection and may well work.
 //!
 //! The gateway removes every client-sent `x-pc-*` header, so the component can trust this one.
 
@@ -14,6 +14,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method};
 use kit::config::{Config, ConfigError};
 use kit::http::parse_query;
+use kit::kv::KeyValue;
 use kit::{Request, Response};
 
 use crate::cache::{CacheReader, CatalogCache, Lookup, Peek};
@@ -48,10 +49,10 @@ pub struct CachedReads {
 }
 
 impl CachedReads {
-    /// Reads only what a lookup needs ([`CacheReader::from_config`]); the TTLs and `max-age` come with the
-    /// version mirror, which the products component publishes.
-    pub fn from_config(config: &Config) -> Result<Self, ConfigError> {
-        Ok(Self { cache: CacheReader::from_config(config)? })
+    /// Reads only what a lookup needs ([`CacheReader::new`]); the TTLs and `max-age` come with the version
+    /// mirror, which the products component publishes.
+    pub fn new(config: &Config, stores: &KeyValue) -> Result<Self, ConfigError> {
+        Ok(Self { cache: CacheReader::new(config, stores)? })
     }
 
     /// The answer to a public `GET`/`HEAD` of `/products` or `/products/{id}` from the cache (200, or 304 for
@@ -63,7 +64,7 @@ impl CachedReads {
             return Answer::Forward(None);
         };
         match self.cache.peek(&name).await {
-            Peek::Hit { entry, key, hits, max_age_secs } => {
+            Ok(Peek::Hit { entry, key, hits, max_age_secs }) => {
                 let cache_control = public_cache_control(max_age_secs);
                 let mut response = read_response(request, entry, CacheStatus::Hit, Audience::Public, &cache_control);
                 if head {
@@ -71,9 +72,12 @@ impl CachedReads {
                 }
                 Answer::Cached { response, key, hits }
             }
-            Peek::Miss(version) => Answer::Forward(HeaderValue::from_str(&format!("miss; version={version}")).ok()),
-            Peek::Failed => Answer::Forward(Some(HeaderValue::from_static("failed"))),
-            Peek::Unknown => Answer::Forward(None),
+            Ok(Peek::Miss(version)) => Answer::Forward(HeaderValue::from_str(&format!("miss; version={version}")).ok()),
+            Ok(Peek::Unknown) => Answer::Forward(None),
+            Err(error) => {
+                tracing::warn!(target: "cache", event = "bypass", name, %error, "cache store unavailable; forwarding");
+                Answer::Forward(None)
+            }
         }
     }
 }
@@ -81,11 +85,11 @@ impl CachedReads {
 /// What the gateway's lookup found for entry `name`, from [`X_PC_CATALOG_CACHE`]; `None` to look it up here.
 pub fn forwarded_lookup(cache: &CatalogCache, request: &Request, name: &str) -> Option<Lookup> {
     let value = request.headers().get(X_PC_CATALOG_CACHE)?.to_str().ok()?.trim();
+    let version: i64 = value.strip_prefix("miss; version=")?.parse().ok()?;
     // The gateway may still see the mirror for one lease after the cache is turned off.
-    if value == "failed" || !cache.enabled() {
+    if !cache.enabled() {
         return Some(Lookup::Bypass);
     }
-    let version: i64 = value.strip_prefix("miss; version=")?.parse().ok()?;
     Some(Lookup::Miss(cache.key_at(version, name)))
 }
 

@@ -7,12 +7,16 @@
 //! Private components are reachable only that way.
 //!
 //! ## Layout
-//! - [`manifest`]: reading `spin.toml` — variables, HTTP triggers, component variable templates.
+//! - [`manifest`]: reading `spin.toml` — variables, HTTP triggers, component variable templates, key-value
+//!   store labels.
+//! - [`runtime_config`]: the key-value stores of Spin's runtime configuration file.
 //! - [`components`]: the table from component id to its native handler.
 //! - [`server`]: the HTTP listener, public routing and the in-process chaining dispatcher.
 
 pub mod components;
 pub mod manifest;
+pub mod runtime_config;
 pub mod server;
 
+pub use runtime_config::RuntimeConfig;
 pub use server::{start, Options, Running};

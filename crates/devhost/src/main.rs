@@ -16,6 +16,9 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000", env = "DEVHOST_LISTEN")]
     listen: SocketAddr,
+    /// Spin's runtime configuration file: devhost reads its key-value stores.
+    #[arg(long, env = "DEVHOST_RUNTIME_CONFIG_FILE")]
+    runtime_config_file: Option<PathBuf>,
     /// Log level (trace, debug, info, warn, error).
     #[arg(long, default_value = "info", env = "DEVHOST_LOG_LEVEL")]
     log_level: tracing::Level,
@@ -25,9 +28,17 @@ struct Cli {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     kit::log::init_with_level(cli.log_level);
-    let running =
-        devhost::start(devhost::Options { manifest: cli.manifest, listen: cli.listen, overrides: HashMap::new() })
-            .await?;
+    let runtime_config = match &cli.runtime_config_file {
+        Some(path) => devhost::RuntimeConfig::load(path)?,
+        None => devhost::RuntimeConfig::default(),
+    };
+    let running = devhost::start(devhost::Options {
+        manifest: cli.manifest,
+        listen: cli.listen,
+        overrides: HashMap::new(),
+        runtime_config,
+    })
+    .await?;
     let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
         _ = tokio::signal::ctrl_c() => {}

@@ -1,5 +1,5 @@
-//! The parts of a Spin manifest (v2) devhost needs: application variables, HTTP triggers and each
-//! component's variables.
+//! The parts of a Spin manifest (v2) devhost needs: application variables, HTTP triggers, and each
+//! component's variables and key-value stores.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -78,6 +78,8 @@ struct RawVariable {
 struct RawComponent {
     #[serde(default)]
     variables: BTreeMap<String, String>,
+    #[serde(default)]
+    key_value_stores: Vec<String>,
 }
 
 /// How a trigger is reached.
@@ -98,13 +100,15 @@ pub struct Trigger {
     pub component: String,
 }
 
-/// The resolved application: triggers and every component's variable values.
+/// The resolved application: triggers, every component's variable values and key-value store labels.
 #[derive(Debug, Clone)]
 pub struct App {
     /// HTTP triggers, in manifest order.
     pub triggers: Vec<Trigger>,
     /// Component id → its variables (only those it declares, as on Spin).
     pub variables: HashMap<String, HashMap<String, String>>,
+    /// Component id → the key-value stores it may open (`key_value_stores`).
+    pub key_value_stores: HashMap<String, Vec<String>>,
 }
 
 impl App {
@@ -140,7 +144,9 @@ impl App {
             }
         }
         let mut variables = HashMap::new();
+        let mut key_value_stores = HashMap::new();
         for (id, component) in &raw.component {
+            key_value_stores.insert(id.clone(), component.key_value_stores.clone());
             let mut resolved = HashMap::new();
             for (name, template) in &component.variables {
                 let value = render(template, &values).map_err(|reason| ManifestError::Template {
@@ -166,7 +172,7 @@ impl App {
             };
             triggers.push(Trigger { route, component: trigger.component });
         }
-        Ok(Self { triggers, variables })
+        Ok(Self { triggers, variables, key_value_stores })
     }
 
     /// The public trigger for `path`: an exact route wins, then the longest wildcard prefix.

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 
 use crate::components::{self, Handler};
 use crate::manifest::{App, Route};
+use crate::runtime_config::{LocalStores, RuntimeConfig, StoreConfig};
 
 /// Default per-component body cap, the same as the Spin entry point's.
 const DEFAULT_BODY_CAP: usize = 1024 * 1024;
@@ -35,6 +36,8 @@ pub struct Options {
     pub listen: SocketAddr,
     /// Application variable values that win over the environment and the manifest defaults.
     pub overrides: HashMap<String, String>,
+    /// The key-value stores (`spin up --runtime-config-file`).
+    pub runtime_config: RuntimeConfig,
 }
 
 /// A running devhost.
@@ -108,9 +111,13 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     let dispatcher = Arc::new(Dispatcher { app, handlers: OnceLock::new(), body_caps });
     let chain: Arc<dyn kit::upstream::Chain> = Arc::new(WeakChain(Arc::downgrade(&dispatcher)));
     let mut handlers = HashMap::new();
+    let local_stores = LocalStores::default();
     for trigger in &dispatcher.app.triggers {
         let variables = dispatcher.app.variables.get(&trigger.component).cloned().unwrap_or_default();
-        let ctx = Ctx { config: Config::from_map(variables), upstream: Upstream::native(Arc::clone(&chain)) };
+        let config = Config::from_map(variables);
+        let key_value =
+            key_value_stores(&dispatcher.app, &trigger.component, &config, &options.runtime_config, &local_stores)?;
+        let ctx = Ctx { config, upstream: Upstream::native(Arc::clone(&chain)), key_value };
         handlers.insert(trigger.component.clone(), components::build(&trigger.component, &ctx)?);
     }
     let _ = dispatcher.handlers.set(handlers);
@@ -141,6 +148,31 @@ pub async fn start(options: Options) -> anyhow::Result<Running> {
     });
     tracing::info!(%addr, "devhost listening");
     Ok(Running { addr, shutdown: Some(shutdown), task })
+}
+
+/// The stores `component` may open, backed as the runtime configuration says: a Redis store with the
+/// component's `cache_timeout_ms` (Spin sets none; a test must not hang), a label it names nowhere refused as
+/// `spin up` refuses it.
+fn key_value_stores(
+    app: &App,
+    component: &str,
+    config: &Config,
+    runtime_config: &RuntimeConfig,
+    local_stores: &LocalStores,
+) -> anyhow::Result<kit::kv::KeyValue> {
+    let mut granted = HashMap::new();
+    for label in app.key_value_stores.get(component).into_iter().flatten() {
+        let store = match runtime_config.store(label) {
+            Some(StoreConfig::Redis { url }) => {
+                let timeout = config.millis_or("cache_timeout_ms", std::time::Duration::from_millis(250))?;
+                kit::kv::NativeStore::Redis(kit::cache::Cache::connect(&url, timeout)?)
+            }
+            Some(StoreConfig::Local) => local_stores.get(label),
+            None => anyhow::bail!("unknown key_value_stores label {label:?} for component {component:?}"),
+        };
+        granted.insert(label.clone(), store);
+    }
+    Ok(kit::kv::KeyValue::native(granted))
 }
 
 async fn serve(
@@ -193,4 +225,39 @@ async fn route(
         request.extensions_mut().insert(BodyOverLimit(cap));
     }
     Ok(handler(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+spin_manifest_version = 2
+[application]
+name = "x"
+[[trigger.http]]
+route = "/..."
+component = "front"
+[component.front]
+key_value_stores = ["default", "sessions"]
+[component.back]
+"#;
+
+    fn stores(component: &str, runtime_config: &RuntimeConfig) -> anyhow::Result<kit::kv::KeyValue> {
+        let app = App::parse(MANIFEST, &HashMap::new(), |_| None).unwrap();
+        let config = Config::from_map(HashMap::new());
+        key_value_stores(&app, component, &config, runtime_config, &LocalStores::default())
+    }
+
+    #[test]
+    fn a_component_gets_the_stores_it_names_and_a_label_configured_nowhere_stops_the_start() {
+        let configured = RuntimeConfig::default().with_redis_store("sessions", "redis://127.0.0.1:6379");
+        let front = stores("front", &configured).unwrap();
+        assert!(front.open("default").is_ok() && front.open("sessions").is_ok());
+        assert!(front.open("other").is_err(), "not granted");
+        assert!(stores("back", &configured).unwrap().open("default").is_err(), "a component names its stores");
+
+        let error = stores("front", &RuntimeConfig::default()).unwrap_err().to_string();
+        assert!(error.contains("unknown key_value_stores label \"sessions\""), "{error}");
+    }
 }

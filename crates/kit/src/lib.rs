@@ -18,6 +18,7 @@
 //! - [`identity`]: the verified caller identity the gateway forwards to the private services.
 //! - [`client_addr`]: the client address from the runtime or trusted proxies, never from the client.
 //! - [`db`], [`cache`], [`upstream`]: the Postgres, Redis and service-chaining ports.
+//! - [`kv`]: the key-value port — Spin key-value stores, whose connections outlive a request (hot reads).
 //! - [`limit`]: rate limits on the cache port (atomic fixed windows) and the password-guessing policy.
 //! - `bridge` (native): the Bridge port — the bridge's gRPC services through a tonic client. On Spin the
 //!   same operations are the `pycommerce:bridge` WIT imports, satisfied by `components/bridge-client`.
@@ -25,7 +26,7 @@
 //! - [`log`]: structured JSON logs.
 //! - [`spin_component!`]: the Spin entry point macro.
 //! - [`spin_host`] (wasm32 only): what the thin Spin entry points share.
-//! - [`Ctx`]: what a component is built from (variables and service chaining).
+//! - [`Ctx`]: what a component is built from (variables, service chaining, key-value stores).
 
 #[cfg(any(not(target_arch = "wasm32"), feature = "bridge"))]
 pub mod bridge;
@@ -38,6 +39,7 @@ pub mod health;
 pub mod http;
 pub mod identity;
 pub mod jwt;
+pub mod kv;
 pub mod limit;
 pub mod log;
 pub mod page;
@@ -53,13 +55,16 @@ pub use component::Component;
 pub use config::Config;
 pub use upstream::Upstream;
 
-/// What a component is built from, on either host: its variables and a way to call other components.
+/// What a component is built from, on either host: its variables, a way to call other components and the
+/// key-value stores it may open.
 #[derive(Debug, Clone)]
 pub struct Ctx {
     /// The component's variables.
     pub config: Config,
     /// Service chaining to the other components.
     pub upstream: Upstream,
+    /// The key-value stores granted to the component (`key_value_stores`).
+    pub key_value: kv::KeyValue,
 }
 pub use problem::{FieldError, Fields, Problem};
 /// Re-exported for [`spin_component!`].

@@ -67,7 +67,7 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
     if let Some(cap) = over_limit {
         request.extensions_mut().insert(BodyOverLimit(cap));
     }
-    Ok((request, Ctx { config, upstream: Upstream::spin() }))
+    Ok((request, Ctx { config, upstream: Upstream::spin(), key_value: crate::kv::KeyValue::spin() }))
 }
 
 /// Hands `response` to Spin with its body already written, so the host sends the head and the body in

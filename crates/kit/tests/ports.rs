@@ -1,6 +1,6 @@
-//! The native backends of the Db and Cache ports against the real Postgres and Redis: the rules that mirror
-//! Spin (typed parameters, statements that always yield a row), error mapping, and bounded failure when the
-//! server is down or silent.
+//! The native backends of the Db, Cache and key-value ports against the real Postgres and Redis: the rules
+//! that mirror Spin (typed parameters, statements that always yield a row, stores only as granted), error
+//! mapping, and bounded failure when the server is down or silent.
 //!
 //! Each test works in its own Postgres schema and its own Redis key prefix.
 
@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use kit::cache::{Cache, CacheError};
 use kit::db::{Db, DbError, Value};
+use kit::kv::{KeyValue, KvError, NativeStore};
 
 fn database_url() -> String {
     std::env::var("PYCOMMERCE_TEST_DATABASE_URL")
@@ -294,6 +295,42 @@ async fn cache_commands_work_with_ttls() {
     assert!(cache.del(&counter).await.unwrap());
     assert!(cache.del(&key).await.unwrap());
     assert!(!cache.del(&key).await.unwrap());
+}
+
+#[tokio::test]
+async fn key_value_stores_open_only_as_granted_and_read_and_count_like_redis() {
+    let redis = NativeStore::Redis(Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap());
+    let stores = KeyValue::native([("default".to_owned(), redis), ("local".to_owned(), NativeStore::memory())].into());
+    assert!(matches!(stores.open("other"), Err(KvError::AccessDenied(label)) if label == "other"));
+
+    let prefix = format!("test:{}:", uuid::Uuid::new_v4().simple());
+    let cache = Cache::connect(&redis_url(), Duration::from_secs(2)).unwrap();
+    cache.set_ex(&format!("{prefix}entry"), b"value", Duration::from_secs(30)).await.unwrap();
+    let store = stores.open("default").unwrap();
+    assert_eq!(store.get(&format!("{prefix}entry")).await.unwrap().as_deref(), Some(&b"value"[..]));
+    assert_eq!(store.get(&format!("{prefix}absent")).await.unwrap(), None);
+    // An absent counter starts from 0 and, as with INCR, gets no expiry.
+    let counter = format!("{prefix}hits");
+    assert_eq!(store.increment(&counter).await.unwrap(), 1);
+    assert_eq!(store.increment(&counter).await.unwrap(), 2);
+    assert_eq!(cache.ttl(&counter).await.unwrap(), -1);
+    assert!(store.increment(&format!("{prefix}entry")).await.is_err(), "not an integer");
+    cache.del(&counter).await.unwrap();
+    cache.del(&format!("{prefix}entry")).await.unwrap();
+
+    let local = stores.open("local").unwrap();
+    assert_eq!(local.get("k").await.unwrap(), None);
+    assert_eq!(local.increment("k").await.unwrap(), 1);
+    assert_eq!(stores.open("local").unwrap().get("k").await.unwrap().as_deref(), Some(&b"1"[..]));
+
+    let down = KeyValue::native(
+        [(
+            "default".to_owned(),
+            NativeStore::Redis(Cache::connect("redis://127.0.0.1:1", Duration::from_millis(300)).unwrap()),
+        )]
+        .into(),
+    );
+    assert!(matches!(down.open("default").unwrap().get("k").await, Err(KvError::Unavailable(_))));
 }
 
 #[tokio::test]

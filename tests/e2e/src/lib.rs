@@ -213,11 +213,16 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
     .await?;
     variables.insert("bridge_url".to_owned(), format!("http://{}", bridge.grpc_addr));
     variables.insert("bridge_token".to_owned(), bridge_token);
+    variables.insert("redis_url".to_owned(), test_redis_url());
     variables.extend(overrides.iter().map(|(name, value)| (name.to_string(), value.to_string())));
+    // The gateway's store is the app's Redis, as runtime-config.toml makes it on Spin.
+    let runtime_config =
+        devhost::RuntimeConfig::default().with_redis_store(catalog::cache::STORE_LABEL, &variables["redis_url"]);
     let host = devhost::start(devhost::Options {
         manifest: workspace_root().join("spin.toml"),
         listen: "127.0.0.1:0".parse()?,
         overrides: variables,
+        runtime_config,
     })
     .await?;
     let base_url = format!("http://{}", host.addr);
