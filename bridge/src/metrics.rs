@@ -258,7 +258,7 @@ where
             let elapsed = started.elapsed();
             metrics.record(&method, &code, elapsed.as_secs_f64());
             tracing::info!(
-                target: "access",
+                target: kit::log::ACCESS_TARGET,
                 method = known_method(&method),
                 code,
                 duration_us = elapsed.as_micros() as u64,

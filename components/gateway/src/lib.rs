@@ -138,7 +138,7 @@ impl Component for Service {
             }
         }
         tracing::info!(
-            target: "access",
+            target: kit::log::ACCESS_TARGET,
             method = %method,
             path = %path,
             status = response.status().as_u16(),

@@ -1,5 +1,5 @@
 //! Structured logs: one JSON object per line on stdout (Spin collects component stdout; devhost and the
-//! bridge write to their own stdout). The level comes from the `log_level` variable (default `info`).
+//! bridge write to their own stdout).
 //!
 //! A line is tracing's JSON shape — `timestamp`, `level`, the event's fields at the top level, `target`,
 //! and the current span's fields and name under `span` — written by [`JsonLine`] rather than by
@@ -7,35 +7,94 @@
 //! gateway's access line, and that formatter collects every field into a map of `serde_json::Value`s and
 //! parses the span's fields back from JSON text for every line; this one appends each field to the line as
 //! it is visited and splices the span's fields in as they were rendered when the span was created.
+//!
+//! Which lines are written: access lines (target [`ACCESS_TARGET`]) and errors always;
+//! everything else by the `log_level` variable (default `info`). Spin reads a variable through its
+//! providers on a handed-off thread, which measured at a fifth of the gateway's CPU on `GET /health/live`
+//! (docs/performance.md); so a component reads `log_level` only for the first line that needs it, and a
+//! request that writes only its access line (a health probe, a cache hit answered by the gateway) reads
+//! no variable at all. Like a web server's access log, the access log is not subject to the level.
 
 use std::fmt::{self, Write as _};
+use std::sync::{Arc, OnceLock};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormattedFields};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::Config;
 
+/// The target of access lines (the gateway's, one per request, and the bridge's per gRPC call), which are
+/// written whatever the level.
+pub const ACCESS_TARGET: &str = "access";
+
 /// Installs the JSON subscriber once per process (per request instance on Spin); later calls do nothing.
+/// The level is `log_level` of `config`, read when a line first needs it.
 pub fn init(config: &Config) {
-    let level =
-        config.get("log_level").ok().flatten().and_then(|level| level.parse::<Level>().ok()).unwrap_or(Level::INFO);
-    init_with_level(level);
+    install(Verbosity::Lazy { config: config.clone(), level: Arc::default() });
 }
 
 /// Installs the JSON subscriber at `level`.
 pub fn init_with_level(level: Level) {
-    let _already_installed = subscriber().with_max_level(level).try_init();
+    install(Verbosity::Fixed(level));
+}
+
+fn install(verbosity: Verbosity) {
+    // The builder's own maximum would filter before the verbosity is asked.
+    let _already_installed = subscriber().with_max_level(Level::TRACE).finish().with(verbosity).try_init();
 }
 
 /// The subscriber builder with this crate's line format, for tests that capture lines with their own
 /// writer.
 pub fn subscriber() -> tracing_subscriber::fmt::SubscriberBuilder<JsonFields, JsonLine> {
     tracing_subscriber::fmt().fmt_fields(JsonFields).event_format(JsonLine)
+}
+
+/// Which lines are written (see the module documentation): a filter layer over the line format.
+#[derive(Debug)]
+enum Verbosity {
+    /// A level known up front (devhost, the bridge).
+    Fixed(Level),
+    /// The `log_level` variable, read the first time a line at another level than error needs it.
+    Lazy { config: Config, level: Arc<OnceLock<Level>> },
+}
+
+impl Verbosity {
+    /// Whether lines of `metadata` are written, without a level (spans only give lines their context).
+    fn always(metadata: &Metadata<'_>) -> bool {
+        metadata.is_span() || *metadata.level() == Level::ERROR || metadata.target() == ACCESS_TARGET
+    }
+
+    fn level(&self) -> Level {
+        match self {
+            Self::Fixed(level) => *level,
+            Self::Lazy { config, level } => *level.get_or_init(|| {
+                config.get("log_level").ok().flatten().and_then(|level| level.parse().ok()).unwrap_or(Level::INFO)
+            }),
+        }
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Verbosity {
+    /// Decided per line, so that a lazily read level is read only when a line needs it.
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if Self::always(metadata) {
+            Interest::always()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        Self::always(metadata) || *metadata.level() <= self.level()
+    }
 }
 
 /// The span every request runs in, so each log line carries the component and the request id.
@@ -233,12 +292,67 @@ mod tests {
     }
 
     fn capture(emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        capture_at(Verbosity::Fixed(Level::INFO), emit)
+    }
+
+    /// The lines `emit` writes through the subscriber [`init`] installs, at `verbosity`.
+    fn capture_at(verbosity: Verbosity, emit: impl FnOnce()) -> Vec<serde_json::Value> {
         let lines = Lines::default();
         let writer = lines.clone();
-        let subscriber = subscriber().with_writer(move || writer.clone()).finish();
+        let subscriber =
+            subscriber().with_max_level(Level::TRACE).with_writer(move || writer.clone()).finish().with(verbosity);
         tracing::subscriber::with_default(subscriber, emit);
         let output = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         output.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+    }
+
+    fn messages(lines: &[serde_json::Value]) -> Vec<&str> {
+        lines.iter().map(|line| line["message"].as_str().unwrap_or_default()).collect()
+    }
+
+    #[test]
+    fn log_level_is_read_only_for_a_line_it_decides_and_access_lines_and_errors_need_none() {
+        let read = Arc::new(OnceLock::new());
+        let config = Config::from_map([("log_level".to_owned(), "warn".to_owned())].into());
+        let lazy = Verbosity::Lazy { config: config.clone(), level: Arc::clone(&read) };
+        let lines = capture_at(lazy, || {
+            let span = tracing::debug_span!("request", request_id = "r-2");
+            let _entered = span.enter();
+            tracing::info!(target: ACCESS_TARGET, status = 200u16, "access");
+            tracing::error!("broken");
+        });
+        assert_eq!(messages(&lines), ["access", "broken"]);
+        assert_eq!(lines[0]["span"]["request_id"], "r-2", "spans give every line its context");
+        assert_eq!(read.get(), None, "no line needed the level");
+
+        let lazy = Verbosity::Lazy { config, level: Arc::clone(&read) };
+        let lines = capture_at(lazy, || {
+            tracing::info!("chatty");
+            tracing::warn!("odd");
+            tracing::info!(target: ACCESS_TARGET, "access");
+        });
+        assert_eq!(messages(&lines), ["odd", "access"]);
+        assert_eq!(read.get(), Some(&Level::WARN));
+    }
+
+    #[test]
+    fn a_fixed_or_unreadable_level_filters_every_line_but_access_lines_and_errors() {
+        let lines = capture_at(Verbosity::Fixed(Level::DEBUG), || {
+            tracing::trace!("too fine");
+            tracing::debug!("fine");
+        });
+        assert_eq!(messages(&lines), ["fine"]);
+        let bad = Config::from_map([("log_level".to_owned(), "loud".to_owned())].into());
+        let lines = capture_at(Verbosity::Lazy { config: bad, level: Arc::default() }, || {
+            tracing::debug!("fine");
+            tracing::info!("normal");
+        });
+        assert_eq!(messages(&lines), ["normal"], "an unusable level is info");
+        let lines = capture_at(Verbosity::Fixed(Level::ERROR), || {
+            tracing::warn!("odd");
+            tracing::info!(target: ACCESS_TARGET, "access");
+        });
+        assert_eq!(messages(&lines), ["access"]);
     }
 
     #[test]
