@@ -523,12 +523,14 @@ fn version_text(bytes: &[u8]) -> Option<String> {
 }
 
 /// Splits a stored `<ETag>\n<body>`.
-fn split_entry(mut value: Vec<u8>) -> Option<Entry> {
+/// The body stays in the value's buffer: a listing is kilobytes, and on Spin every page an instance dirties
+/// is reset when it ends.
+fn split_entry(value: Vec<u8>) -> Option<Entry> {
     let newline = value.iter().position(|byte| *byte == b'\n')?;
-    let body = value.split_off(newline + 1);
-    value.truncate(newline);
-    let etag = String::from_utf8(value).ok().filter(|etag| etag.starts_with('"') && etag.ends_with('"'))?;
-    Some(Entry { etag, body: Bytes::from(body) })
+    let etag =
+        std::str::from_utf8(&value[..newline]).ok().filter(|etag| etag.starts_with('"') && etag.ends_with('"'))?;
+    let etag = etag.to_owned();
+    Some(Entry { etag, body: Bytes::from(value).slice(newline + 1..) })
 }
 
 #[cfg(test)]
