@@ -1,6 +1,7 @@
 //! The orders service's errors and their one mapping to problem responses.
 
 use kit::bridge::BridgeError;
+use kit::config::ConfigError;
 use kit::db::DbError;
 use kit::{FieldError, Problem};
 
@@ -42,6 +43,9 @@ pub enum Error {
     /// Postgres failed.
     #[error(transparent)]
     Db(#[from] DbError),
+    /// A setting read on first use is unusable (devhost refuses it at start; on Spin this request fails).
+    #[error(transparent)]
+    Misconfigured(#[from] ConfigError),
 }
 
 impl From<Error> for Problem {
@@ -77,6 +81,10 @@ impl From<Error> for Problem {
                 Problem::unavailable("orders cannot be placed right now; retry later")
             }
             Error::Db(error) => error.into_problem("order store"),
+            Error::Misconfigured(error) => {
+                tracing::error!(%error, "orders misconfigured");
+                Problem::internal()
+            }
         }
     }
 }

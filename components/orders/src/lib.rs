@@ -21,11 +21,13 @@ pub mod limits;
 pub mod orders;
 pub mod store;
 
+use std::sync::OnceLock;
+
 use http::Method;
 use kit::bridge::Bridge;
 use kit::cache::Cache;
 use kit::component::{id, Routes};
-use kit::config::ConfigError;
+use kit::config::{Config, ConfigError};
 use kit::db::Db;
 use kit::health::{self, Check};
 use kit::router::{Params, Router};
@@ -57,26 +59,35 @@ fn routes() -> Router<Route> {
 }
 
 /// The orders service.
+///
+/// Spin builds it for every request, and on Spin every setting read is a host call: the Redis handle and
+/// the limits (six settings) are built on first use, which only placing an order and `/health` need.
 #[derive(Debug)]
 pub struct Service {
     db: Db,
     bridge: Bridge,
-    cache: Cache,
-    limits: OrderLimits,
+    config: Config,
+    cache: OnceLock<Cache>,
+    limits: OnceLock<OrderLimits>,
     routes: Router<Route>,
 }
 
 impl Component for Service {
     fn new(ctx: &Ctx) -> Result<Self, ConfigError> {
         let config = &ctx.config;
-        let cache = Cache::from_config(config)?;
         Ok(Self {
             db: Db::from_config(config)?,
             bridge: Bridge::from_config(config)?,
-            limits: OrderLimits::from_config(config, cache.clone())?,
-            cache,
+            config: config.clone(),
+            cache: OnceLock::new(),
+            limits: OnceLock::new(),
             routes: routes(),
         })
+    }
+
+    /// A bad limit or Redis URL is an error now rather than at the first order.
+    fn check_config(&self) -> Result<(), ConfigError> {
+        self.limits().map(drop)
     }
 
     async fn handle(&self, request: Request) -> Response {
@@ -101,14 +112,32 @@ impl Routes for Service {
                 SERVICE,
                 vec![
                     Check::required("postgres", self.db.ping().await),
-                    Check::optional("redis", self.cache.ping().await),
+                    Check::optional("redis", self.cache()?.ping().await),
                 ],
             )),
-            Route::Place => orders::place(&self.db, &bridge, &self.limits, request).await,
+            Route::Place => orders::place(&self.db, &bridge, self.limits()?, request).await,
             Route::List => orders::list(&self.db, request).await,
             Route::Get => orders::get(&self.db, request, id).await,
             Route::Cancel => orders::cancel(&self.db, request, id).await,
         }
+    }
+}
+
+impl Service {
+    fn cache(&self) -> Result<&Cache, ConfigError> {
+        if let Some(cache) = self.cache.get() {
+            return Ok(cache);
+        }
+        let cache = Cache::from_config(&self.config)?;
+        Ok(self.cache.get_or_init(|| cache))
+    }
+
+    fn limits(&self) -> Result<&OrderLimits, ConfigError> {
+        if let Some(limits) = self.limits.get() {
+            return Ok(limits);
+        }
+        let limits = OrderLimits::from_config(&self.config, self.cache()?.clone())?;
+        Ok(self.limits.get_or_init(|| limits))
     }
 }
 
