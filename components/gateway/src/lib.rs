@@ -34,11 +34,10 @@ use std::time::{Duration, Instant};
 
 use http::{header, HeaderValue, Method, StatusCode};
 use kit::config::ConfigError;
-use kit::http::{header_str, BodyOverLimit, X_REQUEST_ID};
+use kit::http::{header_str, BodyCap, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
 use kit::jwt::{
-    bearer_token, public_keys_from_config, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS,
-    MAX_SERVICE_TOKEN_LIFETIME_SECS,
+    bearer_token, JwtError, PublicKey, Verifier, MAX_ACCESS_TOKEN_LIFETIME_SECS, MAX_SERVICE_TOKEN_LIFETIME_SECS,
 };
 use kit::kv::KeyValue;
 use kit::{Component, Config, Ctx, Problem, Request, Response, Upstream};
@@ -55,14 +54,19 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// The gateway.
 ///
-/// Spin builds it for every request, so it reads only what every request needs; the token verifier (keys
-/// parsed from PEM), the CORS policy and the forwarding settings are built on first use, which a
-/// `GET /health/live` or a catalog read answered from the cache never reaches. [`Component::check_config`]
-/// builds them eagerly (devhost at start, `/health`).
+/// Spin builds it for every request, and on Spin every setting read is a host call, so it reads only what
+/// the request needs: the token verifier (keys parsed from PEM), the CORS policy and the forwarding
+/// settings are built on first use, which a `GET /health/live` or a catalog read answered from the cache
+/// never reaches; the verifier holds the current keys first and reads the others (a rotation's, the
+/// services') only for a token that none of those signed; the body cap comes from the host, which read it
+/// to buffer the body. [`Component::check_config`] builds everything eagerly (devhost at start, `/health`).
 #[derive(Debug)]
 pub struct Service {
     config: Config,
+    /// Verifies tokens signed by the keys auth signs with (`jwt_public_key`).
     verifier: OnceLock<Verifier>,
+    /// Verifies tokens signed by any trusted key: also a key rotation's and the services' own.
+    all_keys_verifier: OnceLock<Verifier>,
     cors: OnceLock<Cors>,
     /// `None` inside when the cache settings are unusable: catalog reads are then always forwarded.
     catalog: OnceLock<Option<CachedReads>>,
@@ -77,7 +81,6 @@ struct Forwarding {
     /// Reverse proxies in front of Spin that append to `X-Forwarded-For` (0: clients connect to Spin).
     trusted_proxy_hops: usize,
     upstream_timeout: Duration,
-    health_timeout: Duration,
 }
 
 impl Forwarding {
@@ -85,7 +88,6 @@ impl Forwarding {
         Ok(Self {
             trusted_proxy_hops: config.parse_or("trusted_proxy_hops", 0)?,
             upstream_timeout: config.millis_or("upstream_timeout_ms", Duration::from_secs(10))?,
-            health_timeout: config.millis_or("health_timeout_ms", Duration::from_secs(2))?,
         })
     }
 }
@@ -97,6 +99,7 @@ impl Component for Service {
         Ok(Self {
             config: config.clone(),
             verifier: OnceLock::new(),
+            all_keys_verifier: OnceLock::new(),
             cors: OnceLock::new(),
             catalog: OnceLock::new(),
             forwarding: OnceLock::new(),
@@ -107,9 +110,10 @@ impl Component for Service {
 
     /// A bad key is an error now rather than at the first request that needs it.
     fn check_config(&self) -> Result<(), ConfigError> {
-        self.verifier()?;
+        self.all_keys_verifier()?;
         self.cors()?;
         self.forwarding()?;
+        self.health_timeout()?;
         self.max_body_bytes()?;
         Ok(())
     }
@@ -164,6 +168,14 @@ impl Service {
         Ok(self.verifier.get_or_init(|| verifier))
     }
 
+    fn all_keys_verifier(&self) -> Result<&Verifier, ConfigError> {
+        if let Some(verifier) = self.all_keys_verifier.get() {
+            return Ok(verifier);
+        }
+        let verifier = with_other_keys(self.verifier()?.clone(), &self.config)?;
+        Ok(self.all_keys_verifier.get_or_init(|| verifier))
+    }
+
     fn catalog(&self) -> Option<&CachedReads> {
         self.catalog
             .get_or_init(|| match CachedReads::new(&self.config, &self.stores) {
@@ -208,7 +220,7 @@ impl Service {
             }
             let response = if path == "/health" {
                 self.check_config()?;
-                health::aggregate(&self.upstream, request_id, self.forwarding()?.health_timeout).await
+                health::aggregate(&self.upstream, request_id, self.health_timeout()?).await
             } else {
                 kit::http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
             };
@@ -266,10 +278,23 @@ impl Service {
             return Ok(None);
         };
         let token = value.to_str().ok().and_then(bearer_token).ok_or(Error::MalformedAuthorization)?;
-        self.verifier()?.verify(token).map(Some).map_err(Error::InvalidToken)
+        // Nearly every token is signed by the current key: the other keys' settings are read only for a token
+        // whose key the first verifier does not know (a rotation's, or a service's).
+        match self.verifier()?.verify(token) {
+            Err(JwtError::UnknownKey) => self.all_keys_verifier()?.verify(token),
+            verified => verified,
+        }
+        .map(Some)
+        .map_err(Error::InvalidToken)
     }
 
-    /// `max_body_bytes`: read only for a request that has a body or announces one.
+    /// `health_timeout_ms`: read only for `GET /health`.
+    fn health_timeout(&self) -> Result<Duration, ConfigError> {
+        self.config.millis_or("health_timeout_ms", Duration::from_secs(2))
+    }
+
+    /// `max_body_bytes`: read only for a request that announces a body the host did not read (else the host's
+    /// [`BodyCap`] says it).
     fn max_body_bytes(&self) -> Result<usize, ConfigError> {
         self.config.parse_or("max_body_bytes", DEFAULT_MAX_BODY_BYTES)
     }
@@ -281,7 +306,11 @@ impl Service {
         if !over_limit && request.body().is_empty() && length.is_none() {
             return Ok(());
         }
-        let max = self.max_body_bytes()?;
+        // The host read the setting already when it buffered a body.
+        let max = match request.extensions().get::<BodyCap>() {
+            Some(BodyCap(cap)) => *cap,
+            None => self.max_body_bytes()?,
+        };
         if over_limit || request.body().len() > max {
             return Err(Error::TooLarge(max));
         }
@@ -299,26 +328,42 @@ impl Service {
     }
 }
 
-/// The token verifier from `jwt_public_key` (and additional keys), `service_public_keys`, `jwt_issuer`,
-/// `jwt_audience` and the lifetime caps.
+/// The verifier of tokens signed by the current keys: `jwt_public_key`, `jwt_issuer`, `jwt_audience` and
+/// the user tokens' lifetime cap.
 fn build_verifier(config: &Config) -> Result<Verifier, ConfigError> {
-    let invalid = |name: &str, reason: String| ConfigError::Invalid { name: name.to_owned(), reason };
-    let keys = public_keys_from_config(config)?;
-    let service_keys = match config.get("service_public_keys")? {
-        Some(pems) if !pems.trim().is_empty() => {
-            PublicKey::all_from_pems(&pems).map_err(|error| invalid("service_public_keys", error.to_string()))?
-        }
-        _ => Vec::new(),
-    };
+    let keys = PublicKey::all_from_pems(&config.require("jwt_public_key")?)
+        .map_err(|error| invalid("jwt_public_key", error.to_string()))?;
     Ok(Verifier::new(&keys, &config.require("jwt_issuer")?, &config.require("jwt_audience")?)
         .map_err(|error| invalid("jwt_public_key", error.to_string()))?
-        .with_service_keys(&service_keys)
-        .map_err(|error| invalid("service_public_keys", error.to_string()))?
-        // A user token may live as long as auth issues them, a service token a few minutes.
+        // A user token may live as long as auth issues them.
         .with_max_lifetimes(
             config.parse_or("access_token_ttl_secs", MAX_ACCESS_TOKEN_LIFETIME_SECS)?,
+            MAX_SERVICE_TOKEN_LIFETIME_SECS,
+        ))
+}
+
+/// `verifier` trusting every other key too: `jwt_additional_public_keys` for user tokens, and
+/// `service_public_keys` for service tokens, which live at most `service_token_max_lifetime_secs`.
+fn with_other_keys(verifier: Verifier, config: &Config) -> Result<Verifier, ConfigError> {
+    let pems = |name: &str| -> Result<Vec<PublicKey>, ConfigError> {
+        match config.get(name)? {
+            Some(pems) => PublicKey::all_from_pems(&pems).map_err(|error| invalid(name, error.to_string())),
+            None => Ok(Vec::new()),
+        }
+    };
+    Ok(verifier
+        .with_keys(&pems("jwt_additional_public_keys")?)
+        .map_err(|error| invalid("jwt_additional_public_keys", error.to_string()))?
+        .with_service_keys(&pems("service_public_keys")?)
+        .map_err(|error| invalid("service_public_keys", error.to_string()))?
+        // A service token lives a few minutes.
+        .with_max_service_lifetime(
             config.parse_or("service_token_max_lifetime_secs", MAX_SERVICE_TOKEN_LIFETIME_SECS)?,
         ))
+}
+
+fn invalid(name: &str, reason: String) -> ConfigError {
+    ConfigError::Invalid { name: name.to_owned(), reason }
 }
 
 /// What the access log records about the routing of a request.

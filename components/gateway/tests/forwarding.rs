@@ -188,6 +188,20 @@ async fn a_body_over_the_limit_is_413_before_any_forwarding() {
 }
 
 #[tokio::test]
+async fn a_body_the_host_read_is_held_to_the_cap_the_host_applied_without_reading_it_again() {
+    // An unusable max_body_bytes would be a 500 if the gateway read it: the host's cap is used instead.
+    let setup = setup_with(RecordingChain::default(), &[("max_body_bytes", "big")], KeyValue::none());
+    let with_cap = |body: &'static [u8]| {
+        let mut request = request("POST", "/auth/login").body(Bytes::from_static(body)).unwrap();
+        request.extensions_mut().insert(kit::http::BodyCap(8));
+        request
+    };
+    assert_eq!(setup.service.handle(with_cap(b"{}")).await.status(), 200);
+    assert_eq!(setup.service.handle(with_cap(b"{\"x\":\"123456\"}")).await.status(), 413);
+    assert_eq!(setup.chain.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn one_access_log_line_per_request_without_the_token() {
     let (captured, _guard) = LogCapture::start();
 
@@ -229,6 +243,50 @@ async fn tokens_living_longer_than_auth_issues_them_or_of_another_type_never_rea
     let untyped = setup.signer.sign_with_header_type(&claims(user_id, Role::Admin, 60), Some("JWT")).unwrap();
     assert_eq!(send(untyped).await.status(), 401);
     assert_eq!(setup.chain.seen.lock().unwrap().len(), 1, "only the valid token was forwarded");
+}
+
+#[tokio::test]
+async fn tokens_of_a_rotation_key_or_a_service_key_are_verified_with_every_trusted_key_and_only_for_their_kind() {
+    let (rotation_private, rotation_public) = generate_key_pair().unwrap();
+    let (service_private, service_public) = generate_key_pair().unwrap();
+    let setup = setup_with(
+        RecordingChain::default(),
+        &[
+            ("jwt_additional_public_keys", rotation_public.as_str()),
+            ("service_public_keys", service_public.as_str()),
+            ("service_token_max_lifetime_secs", "300"),
+        ],
+        KeyValue::none(),
+    );
+    let (rotation, service) =
+        (Signer::from_pem(&rotation_private).unwrap(), Signer::from_pem(&service_private).unwrap());
+    let (stranger, _) = generate_key_pair().unwrap();
+    let stranger = Signer::from_pem(&stranger).unwrap();
+    let user_id = "0190a0c2-0000-7000-8000-000000000077";
+    let send = |token: String| {
+        let request = request("GET", "/users/me").header("authorization", format!("Bearer {token}"));
+        setup.service.handle(request.body(Bytes::new()).unwrap())
+    };
+    assert_eq!(send(setup.signer.sign(&claims(user_id, Role::Customer, 60)).unwrap()).await.status(), 200);
+    assert_eq!(send(rotation.sign(&claims(user_id, Role::Admin, 60)).unwrap()).await.status(), 200);
+    assert_eq!(send(service.sign(&claims(user_id, Role::Service, 300)).unwrap()).await.status(), 200);
+    for refused in [
+        service.sign(&claims(user_id, Role::Customer, 60)).unwrap(),
+        rotation.sign(&claims(user_id, Role::Service, 60)).unwrap(),
+        service.sign(&claims(user_id, Role::Service, 301)).unwrap(),
+        stranger.sign(&claims(user_id, Role::Customer, 60)).unwrap(),
+    ] {
+        assert_eq!(send(refused).await.status(), 401);
+    }
+    let roles: Vec<String> = setup
+        .chain
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, forwarded)| forwarded.headers()["x-pc-role"].to_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(roles, ["customer", "admin", "service"]);
 }
 
 /// A gateway whose catalog cache is the test Redis under a prefix of its own, read through a key-value
@@ -454,26 +512,48 @@ async fn a_cache_hit_answered_here_writes_one_log_line_its_access_line_with_the_
 
 #[tokio::test]
 async fn a_bad_setting_read_on_first_use_fails_check_config_and_only_the_requests_that_need_it() {
-    for (name, value) in [("upstream_timeout_ms", "soon"), ("trusted_proxy_hops", "-1"), ("max_body_bytes", "big")] {
+    for (name, value) in [
+        ("upstream_timeout_ms", "soon"),
+        ("trusted_proxy_hops", "-1"),
+        ("max_body_bytes", "big"),
+        ("health_timeout_ms", "later"),
+        ("jwt_additional_public_keys", "not a key"),
+        ("service_public_keys", "not a key"),
+        ("service_token_max_lifetime_secs", "-5"),
+    ] {
         let setup = setup_with(RecordingChain::default(), &[(name, value)], KeyValue::none());
         let error = setup.service.check_config().unwrap_err().to_string();
         assert!(error.contains(name), "{name}: {error}");
 
-        // A bodiless read that the gateway answers itself reads neither.
+        // A bodiless read that the gateway answers itself reads none.
         let live = setup.service.handle(request("GET", "/health/live").body(Bytes::new()).unwrap()).await;
         assert_eq!(live.status(), 200, "{name}");
 
         // A request that needs the setting is a 500 problem that names nothing internal.
-        let needs_it = if name == "max_body_bytes" {
-            request("POST", "/auth/login").header("content-type", "application/json").body(Bytes::from_static(b"{}"))
-        } else {
-            let token = token(&setup.signer, "0190a0c2-0000-7000-8000-00000000beef", Role::Customer);
-            request("GET", "/users/me").header("authorization", format!("Bearer {token}")).body(Bytes::new())
+        let customer = token(&setup.signer, "0190a0c2-0000-7000-8000-00000000beef", Role::Customer);
+        let needs_it = match name {
+            "max_body_bytes" => request("POST", "/auth/login")
+                .header("content-type", "application/json")
+                .body(Bytes::from_static(b"{}")),
+            "health_timeout_ms" => request("GET", "/health").body(Bytes::new()),
+            // Read only for a token whose key the current keys do not include.
+            "jwt_additional_public_keys" | "service_public_keys" | "service_token_max_lifetime_secs" => {
+                let unknown = Signer::from_pem(&generate_key_pair().unwrap().0).unwrap();
+                let token = token(&unknown, "0190a0c2-0000-7000-8000-00000000beef", Role::Customer);
+                request("GET", "/users/me").header("authorization", format!("Bearer {token}")).body(Bytes::new())
+            }
+            _ => request("GET", "/users/me").header("authorization", format!("Bearer {customer}")).body(Bytes::new()),
         };
         let response = setup.service.handle(needs_it.unwrap()).await;
         assert_eq!(response.status(), 500, "{name}");
         let body = String::from_utf8(response.into_body().to_vec()).unwrap();
         assert!(!body.contains(name), "{name}: {body}");
         assert!(setup.chain.seen.lock().unwrap().is_empty(), "{name}: nothing is forwarded");
+
+        // ... and every other request is served as usual.
+        if !matches!(name, "upstream_timeout_ms" | "trusted_proxy_hops" | "max_body_bytes") {
+            let current = request("GET", "/users/me").header("authorization", format!("Bearer {customer}"));
+            assert_eq!(setup.service.handle(current.body(Bytes::new()).unwrap()).await.status(), 200, "{name}");
+        }
     }
 }

@@ -15,7 +15,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use kit::http::{BodyOverLimit, SPIN_CLIENT_ADDR, SPIN_PATH_INFO};
+use kit::http::{BodyCap, BodyOverLimit, SPIN_CLIENT_ADDR, SPIN_PATH_INFO};
 use kit::{Config, Ctx, Problem, Request, Response, Upstream};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -223,6 +223,9 @@ async fn route(
     let mut request = Request::from_parts(parts, buffer.freeze());
     if over_limit {
         request.extensions_mut().insert(BodyOverLimit(cap));
+    }
+    if !request.body().is_empty() || over_limit {
+        request.extensions_mut().insert(BodyCap(cap));
     }
     Ok(handler(request).await)
 }

@@ -37,6 +37,12 @@ pub const SPIN_PATH_INFO: &str = "spin-path-info";
 #[derive(Debug, Clone, Copy)]
 pub struct BodyOverLimit(pub usize);
 
+/// Extension: the cap (the component's `max_body_bytes`) the host applied while it read the body, so a
+/// handler that checks the limit again need not read the setting a second time (on Spin every read is a
+/// host call). Absent when the host read no body.
+#[derive(Debug, Clone, Copy)]
+pub struct BodyCap(pub usize);
+
 /// A JSON response with the given status.
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
     match serde_json::to_vec(value) {

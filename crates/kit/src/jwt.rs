@@ -209,6 +209,18 @@ impl Verifier {
         self
     }
 
+    /// Also trusts `keys` for user tokens (a key rotation's new or old keys beside the current ones).
+    pub fn with_keys(mut self, keys: &[PublicKey]) -> Result<Self, JwtError> {
+        self.keys.extend(decoding_keys(keys, false)?);
+        Ok(self)
+    }
+
+    /// Refuses service tokens living (`exp − iat`) longer than `secs`.
+    pub fn with_max_service_lifetime(mut self, secs: u64) -> Self {
+        self.max_service_lifetime_secs = secs;
+        self
+    }
+
     /// Also trusts `keys` — and only them — for tokens of role `service` (a native service such as the
     /// bridge signs its own short-lived tokens; its key can never vouch for a user or an admin).
     pub fn with_service_keys(mut self, keys: &[PublicKey]) -> Result<Self, JwtError> {

@@ -13,7 +13,7 @@ use spin_sdk::http::IncomingRequest;
 use wasi::clocks::monotonic_clock;
 
 use crate::config::{Config, ConfigError};
-use crate::http::{BodyOverLimit, Request, Response};
+use crate::http::{BodyCap, BodyOverLimit, Request, Response};
 use crate::problem::Problem;
 use crate::upstream::Upstream;
 use crate::Ctx;
@@ -22,7 +22,8 @@ use crate::Ctx;
 const DEFAULT_BODY_CAP: usize = 1024 * 1024;
 
 /// Buffers `incoming` into a [`Request`] and builds the component's [`Ctx`]. A body over the cap is not
-/// read further: the request carries [`BodyOverLimit`] and the handler answers 413.
+/// read further: the request carries [`BodyOverLimit`] and the handler answers 413. A request with a body
+/// carries the cap read for it ([`BodyCap`]).
 ///
 /// The cap (`max_body_bytes`) is read only when a body arrives: every variable a component reads costs
 /// Spin a lookup through its providers (the environment provider's runs in `block_in_place`, handing the
@@ -66,6 +67,9 @@ pub async fn prepare(incoming: IncomingRequest) -> Result<(Request, Ctx), Respon
         .map_err(|_| Problem::bad_request("the request has invalid headers").into_response())?;
     if let Some(cap) = over_limit {
         request.extensions_mut().insert(BodyOverLimit(cap));
+    }
+    if let Some(cap) = cap {
+        request.extensions_mut().insert(BodyCap(cap));
     }
     Ok((request, Ctx { config, upstream: Upstream::spin(), key_value: crate::kv::KeyValue::spin() }))
 }
