@@ -134,7 +134,9 @@ async fn committed_events_reach_their_topic_once_keyed_by_order_and_are_marked_p
 async fn events_written_while_the_broker_is_down_arrive_once_after_it_is_back() {
     let db = TestDb::new("pc_bridge").await;
     let mut broker = Broker::start().await;
-    let relay = relay(&db, &broker);
+    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
+    let metrics = Arc::new(Metrics::new());
+    let relay = Arc::new(Relay::new(settings(&db, &broker), pool.clone(), metrics.clone()));
     let task = tokio::spawn(relay.clone().run());
 
     let before = write_events(&db, 5).await;
@@ -145,11 +147,20 @@ async fn events_written_while_the_broker_is_down_arrive_once_after_it_is_back() 
     // The relay keeps trying (it finds the broker, then the topics, missing) and publishes nothing.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(unpublished(&db).await, 10, "nothing is marked published without an acknowledgement");
+    let text = metrics.render(&pool);
+    assert!(text.contains("bridge_outbox_pending 10\n"), "the backlog shows: {text}");
 
     // The memory broker comes back empty: the relay recreates the topics and publishes what is pending.
     broker.resume().await;
     wait_until_published(&db).await;
     assert_arrived_once(&broker, &during, &before).await;
+    // The gauges are refreshed at most once a second, so they follow within a little more than that.
+    let drained = async {
+        while !metrics.render(&pool).contains("bridge_outbox_pending 0\n") {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), drained).await.expect("the pending gauge drops to 0");
     task.abort();
 }
 
