@@ -2,11 +2,16 @@
 //! bridge write to their own stdout).
 //!
 //! A line is tracing's JSON shape — `timestamp`, `level`, the event's fields at the top level, `target`,
-//! and the current span's fields and name under `span` — written by [`JsonLine`] rather than by
-//! tracing-subscriber's JSON formatter. On Spin every request is a new instance that writes at least the
-//! gateway's access line, and that formatter collects every field into a map of `serde_json::Value`s and
-//! parses the span's fields back from JSON text for every line; this one appends each field to the line as
-//! it is visited and splices the span's fields in as they were rendered when the span was created.
+//! and the fields and name of the event's span (its explicit parent, else the current span) under `span`.
+//! One function writes it (`line`): it appends each field as it is visited and splices the span's fields
+//! in as they were rendered when the span was created (tracing-subscriber's JSON formatter collected every
+//! field into a map of `serde_json::Value`s and parsed the span's fields back from JSON text for every
+//! line). Two subscribers use it:
+//! - natively (devhost, the bridge, tests), tracing-subscriber's `fmt` with [`JsonLine`];
+//! - on Spin, where every request is a new single-threaded instance that writes a line or two and ends,
+//!   [`InstanceLog`], which keeps the instance's few spans in a vector instead of tracing-subscriber's
+//!   registry (built for long-lived, many-threaded processes): 5-9 % less of Spin's CPU for the gateway's
+//!   `GET /health/live` on Spin 4.0.2, in paired runs (docs/performance.md).
 //!
 //! Which lines are written: access lines (target [`ACCESS_TARGET`]) and errors always;
 //! everything else by the `log_level` variable (default `info`). Spin reads a variable through its
@@ -31,24 +36,30 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::Config;
 
+mod instance;
+
+pub use instance::InstanceLog;
+
 /// The target of access lines (the gateway's, one per request, and the bridge's per gRPC call), which are
 /// written whatever the level.
 pub const ACCESS_TARGET: &str = "access";
 
-/// Installs the JSON subscriber once per process (per request instance on Spin); later calls do nothing.
-/// The level is `log_level` of `config`, read when a line first needs it.
+/// Installs the subscriber of a Spin instance ([`InstanceLog`]): lines go to stdout, at the level of
+/// `log_level` of `config`, read when a line first needs it. Later calls do nothing.
 pub fn init(config: &Config) {
-    install(Verbosity::Lazy { config: config.clone(), level: Arc::default() });
+    let verbosity = Verbosity::Lazy { config: config.clone(), level: Arc::default() };
+    let log = InstanceLog::new(verbosity, |line: &str| {
+        // One write per line: stdout is line-buffered and the line ends with its newline.
+        let _ = std::io::Write::write_all(&mut std::io::stdout().lock(), line.as_bytes());
+    });
+    let _already_installed = tracing::subscriber::set_global_default(log);
 }
 
-/// Installs the JSON subscriber at `level`.
+/// Installs the JSON subscriber of a native process (devhost, the bridge) at `level`.
 pub fn init_with_level(level: Level) {
-    install(Verbosity::Fixed(level));
-}
-
-fn install(verbosity: Verbosity) {
     // The builder's own maximum would filter before the verbosity is asked.
-    let _already_installed = subscriber().with_max_level(Level::TRACE).finish().with(verbosity).try_init();
+    let _already_installed =
+        subscriber().with_max_level(Level::TRACE).finish().with(Verbosity::Fixed(level)).try_init();
 }
 
 /// The subscriber builder with this crate's line format, for tests that capture lines with their own
@@ -80,11 +91,9 @@ impl Verbosity {
             }),
         }
     }
-}
 
-impl<S: Subscriber> Layer<S> for Verbosity {
     /// Decided per line, so that a lazily read level is read only when a line needs it.
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+    fn interest(&self, metadata: &Metadata<'_>) -> Interest {
         if Self::always(metadata) {
             Interest::always()
         } else {
@@ -92,8 +101,18 @@ impl<S: Subscriber> Layer<S> for Verbosity {
         }
     }
 
-    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
         Self::always(metadata) || *metadata.level() <= self.level()
+    }
+}
+
+impl<S: Subscriber> Layer<S> for Verbosity {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        self.interest(metadata)
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        Verbosity::enabled(self, metadata)
     }
 }
 
@@ -113,28 +132,46 @@ where
     N: for<'a> tracing_subscriber::fmt::FormatFields<'a> + 'static,
 {
     fn format_event(&self, ctx: &FmtContext<'_, S, N>, mut writer: Writer<'_>, event: &Event<'_>) -> fmt::Result {
-        let mut line = String::with_capacity(256);
-        line.push_str("{\"timestamp\":\"");
-        SystemTime.format_time(&mut Writer::new(&mut line))?;
-        line.push_str("\",\"level\":\"");
-        line.push_str(event.metadata().level().as_str());
-        line.push('"');
-        event.record(&mut FieldsVisitor::new(&mut line));
-        line.push_str(",\"target\":");
-        push_json_str(&mut line, event.metadata().target());
-        if let Some(span) = ctx.lookup_current() {
-            line.push_str(",\"span\":{");
-            let extensions = span.extensions();
-            let fields = extensions.get::<FormattedFields<N>>().map_or("", |fields| fields.fields.as_str());
-            // The span's fields were rendered with a leading comma each.
-            line.push_str(fields.strip_prefix(',').unwrap_or(fields));
-            line.push_str(if fields.is_empty() { "\"name\":" } else { ",\"name\":" });
-            push_json_str(&mut line, span.name());
-            line.push('}');
-        }
-        line.push_str("}\n");
-        writer.write_str(&line)
+        // The explicit parent when the event names one (or none), else the current span.
+        let span = ctx.parent_span();
+        let extensions = span.as_ref().map(|span| span.extensions());
+        let fields = extensions
+            .as_ref()
+            .map(|extensions| extensions.get::<FormattedFields<N>>().map_or("", |fields| fields.fields.as_str()));
+        let current = span.as_ref().zip(fields).map(|(span, fields)| SpanLine { name: span.name(), fields });
+        writer.write_str(&line(event, current)?)
     }
+}
+
+/// The current span as a line shows it: its name, and its fields as rendered when it was created.
+#[derive(Debug, Clone, Copy)]
+struct SpanLine<'a> {
+    name: &'a str,
+    /// `,"name":value` pairs, as [`FieldsVisitor`] renders them.
+    fields: &'a str,
+}
+
+/// `event` as one JSON line, newline included, with `span` under `span`.
+fn line(event: &Event<'_>, span: Option<SpanLine<'_>>) -> Result<String, fmt::Error> {
+    let mut line = String::with_capacity(256);
+    line.push_str("{\"timestamp\":\"");
+    SystemTime.format_time(&mut Writer::new(&mut line))?;
+    line.push_str("\",\"level\":\"");
+    line.push_str(event.metadata().level().as_str());
+    line.push('"');
+    event.record(&mut FieldsVisitor::new(&mut line));
+    line.push_str(",\"target\":");
+    push_json_str(&mut line, event.metadata().target());
+    if let Some(SpanLine { name, fields }) = span {
+        line.push_str(",\"span\":{");
+        // The span's fields were rendered with a leading comma each.
+        line.push_str(fields.strip_prefix(',').unwrap_or(fields));
+        line.push_str(if fields.is_empty() { "\"name\":" } else { ",\"name\":" });
+        push_json_str(&mut line, name);
+        line.push('}');
+    }
+    line.push_str("}\n");
+    Ok(line)
 }
 
 /// Renders span fields as `,"name":value` pairs, which [`JsonLine`] splices into each line of the span.
@@ -304,6 +341,72 @@ mod tests {
         tracing::subscriber::with_default(subscriber, emit);
         let output = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
         output.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+    }
+
+    /// The lines `emit` writes through a Spin instance's subscriber ([`InstanceLog`]) at `verbosity`.
+    fn capture_instance(verbosity: Verbosity, emit: impl FnOnce()) -> Vec<serde_json::Value> {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let log = InstanceLog::new(verbosity, move |line: &str| {
+            let mut writer = writer.clone();
+            std::io::Write::write_all(&mut writer, line.as_bytes()).unwrap();
+        });
+        tracing::subscriber::with_default(log, emit);
+        let output = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        output.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))).collect()
+    }
+
+    /// Nested and sibling spans, an explicit parent, a root event, and fields recorded later.
+    fn request_like_events() {
+        let outer = tracing::info_span!("request", component = "gateway", request_id = "");
+        let _outer = outer.enter();
+        tracing::info!(target: ACCESS_TARGET, status = 200u16, "first");
+        {
+            let inner = tracing::info_span!("gateway", request_id = "r-9", note = tracing::field::Empty);
+            let _inner = inner.enter();
+            inner.record("note", "later");
+            tracing::warn!(hits = 3i64, ratio = 0.5, ok = true, "inside: {}", "the inner span");
+        }
+        tracing::error!(parent: None, "no span at all");
+        let sibling = tracing::info_span!("sibling");
+        tracing::info!(parent: &sibling, "explicit parent");
+        tracing::info!("back in the outer span");
+    }
+
+    #[test]
+    fn a_spin_instance_writes_the_very_lines_the_native_format_writes() {
+        let without_time = |mut lines: Vec<serde_json::Value>| {
+            for line in &mut lines {
+                let time = line.as_object_mut().unwrap().remove("timestamp").unwrap();
+                assert!(time.as_str().unwrap().ends_with('Z'), "{time}");
+            }
+            lines
+        };
+        let native = without_time(capture_at(Verbosity::Fixed(Level::INFO), request_like_events));
+        let instance = without_time(capture_instance(Verbosity::Fixed(Level::INFO), request_like_events));
+        assert_eq!(instance, native);
+        assert_eq!(messages(&native).len(), 5, "{native:?}");
+        assert_eq!(native[1]["span"], serde_json::json!({ "request_id": "r-9", "note": "later", "name": "gateway" }));
+        assert!(native[2].get("span").is_none());
+        assert_eq!(native[3]["span"]["name"], "sibling");
+        assert_eq!(native[4]["span"]["name"], "request");
+    }
+
+    #[test]
+    fn a_spin_instance_reads_log_level_only_for_a_line_it_decides() {
+        let read = Arc::new(OnceLock::new());
+        let config = Config::from_map([("log_level".to_owned(), "warn".to_owned())].into());
+        let lines = capture_instance(Verbosity::Lazy { config, level: Arc::clone(&read) }, || {
+            let span = tracing::debug_span!("request", request_id = "r-3");
+            let _entered = span.enter();
+            tracing::info!(target: ACCESS_TARGET, "access");
+            assert_eq!(read.get(), None, "the access line needs no level");
+            tracing::info!("chatty");
+            tracing::warn!("odd");
+        });
+        assert_eq!(messages(&lines), ["access", "odd"]);
+        assert_eq!(lines[0]["span"]["request_id"], "r-3");
+        assert_eq!(read.get(), Some(&Level::WARN));
     }
 
     fn messages(lines: &[serde_json::Value]) -> Vec<&str> {
