@@ -252,8 +252,9 @@ fn decimal<T: std::str::FromStr>(field: &str) -> Option<T> {
 /// The catalog cache as the gateway reads it: entries at the mirrored version, through the key-value store
 /// [`STORE_LABEL`], never Postgres. It reads one setting, `cache_prefix`; the policy comes with the mirror,
 /// and whether the cache is on comes with it too: with `cache_ttl_secs = 0` the products component writes
-/// no mirror, so a reader finds none (within one lease of the switch) and forwards. `redis_url` is read only
-/// for the rare write a hit may need (a popular entry's extension, a lost counter's restoration).
+/// no mirror, so a reader finds none (within one lease of the switch) and forwards. `redis_url` (and natively
+/// `cache_timeout_ms`) is read only for the rare write a hit may need (a popular entry's extension, a lost
+/// counter's restoration).
 #[derive(Debug, Clone)]
 pub struct CacheReader {
     stores: KeyValue,
@@ -277,7 +278,7 @@ impl CacheReader {
         };
         let key = self.keys.entry(&mirror.version.to_string(), name);
         let Some(value) = store.get(&key).await? else {
-            store.increment(&self.keys.stats("misses")).await?;
+            self.count(&store, "misses").await;
             tracing::info!(target: "cache", event = "miss", key = %key, "cache miss");
             return Ok(Peek::Miss(mirror.version));
         };
@@ -286,16 +287,26 @@ impl CacheReader {
             return Ok(Peek::Unknown);
         };
         let mut hits = store.increment(&counter(&key)).await? - HITS_BASE;
-        store.increment(&self.keys.stats("hits")).await?;
+        self.count(&store, "hits").await;
         if hits < 1 {
+            // Should the write fail, the next hit on this entry tries again: at most until the entry expires.
             hits = 1;
             Box::pin(self.write(&RESTORE_COUNTER, &key, (HITS_BASE + hits).to_string())).await;
-        } else if hits % mirror.popular_threshold == 0 {
+        }
+        if hits % mirror.popular_threshold == 0 {
             let ttl = mirror.popular_ttl_secs.max(1);
             Box::pin(self.write(&EXTEND, &key, ttl.to_string())).await;
             tracing::info!(target: "cache", event = "popular", key = %key, hits, ttl_secs = ttl, "popular entry kept longer");
         }
         Ok(Peek::Hit { entry, key, hits, max_age_secs: mirror.max_age_secs })
+    }
+
+    /// Adds one to the running total of `outcome` (`hits` or `misses`). Only observability reads the totals,
+    /// so a failure is logged and the lookup's answer stands.
+    async fn count(&self, store: &kit::kv::Store, outcome: &str) {
+        if let Err(error) = store.increment(&self.keys.stats(outcome)).await {
+            tracing::warn!(target: "cache", outcome, %error, "cache total not counted");
+        }
     }
 
     /// Runs `script` on the entry at `key` and its counter through outbound Redis, which connects for it:
@@ -493,23 +504,23 @@ impl CatalogCache {
             threshold.as_bytes(),
             max_age.as_bytes(),
         ];
-        let reply = self.cache.eval(&LOOKUP, &[&key], &args).await?;
-        let unexpected = || CacheError::Reply(format!("lookup script: {reply:?}"));
-        match reply.as_slice() {
-            [Reply::Int(0)] => Ok(Found::NoVersion),
-            [Reply::Int(1), Reply::Bytes(version)] => {
-                Ok(Found::Miss { version: version_text(version).ok_or_else(unexpected)? })
-            }
+        let mut reply = self.cache.eval(&LOOKUP, &[&key], &args).await?;
+        let unexpected = |reply: &[Reply]| CacheError::Reply(format!("lookup script: {reply:?}"));
+        let found = match reply.as_mut_slice() {
+            [Reply::Int(0)] => Some(Found::NoVersion),
+            [Reply::Int(1), Reply::Bytes(version)] => version_text(version).map(|version| Found::Miss { version }),
             [Reply::Int(2), Reply::Bytes(version), Reply::Bytes(entry), Reply::Int(hits), Reply::Int(extended)] => {
-                Ok(Found::Hit {
-                    version: version_text(version).ok_or_else(unexpected)?,
-                    entry: entry.clone(),
+                // The entry is moved out, not copied: it is the largest part of the reply.
+                version_text(version).map(|version| Found::Hit {
+                    version,
+                    entry: std::mem::take(entry),
                     hits: *hits,
                     extended_ttl_secs: *extended,
                 })
             }
-            _ => Err(unexpected()),
-        }
+            _ => None,
+        };
+        found.ok_or_else(|| unexpected(&reply))
     }
 }
 

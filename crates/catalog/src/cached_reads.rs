@@ -4,9 +4,11 @@
 //! in [`X_PC_CATALOG_CACHE`], so the component does not look again:
 //!
 //! - `miss; version=<n>`: not cached at catalog version `n` (counted): fetch and store under that version;
-//! - absent (the version mirror lapsed, the store failed or held something unreadable, or a read this does
-//!   not recognise or only an admin may make): the component's own lookup, through outbound Redis, which is
-//!   not the store's connection and may well work.
+//! - `failed`: the store's Redis failed (the store is that Redis): serve from Postgres without touching
+//!   Redis, so a slow Redis costs the read one wait, not two;
+//! - absent (the version mirror lapsed, the entry was unreadable, the gateway may not open the store, or a
+//!   read this does not recognise or only an admin may make): the component's own lookup, through outbound
+//!   Redis.
 //!
 //! The gateway removes every client-sent `x-pc-*` header, so the component can trust this one.
 
@@ -14,7 +16,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method};
 use kit::config::{Config, ConfigError};
 use kit::http::parse_query;
-use kit::kv::KeyValue;
+use kit::kv::{KeyValue, KvError};
 use kit::{Request, Response};
 
 use crate::cache::{CacheReader, CatalogCache, Lookup, Peek};
@@ -24,6 +26,9 @@ use crate::{public_cache_control, read_response, Audience, CacheStatus};
 
 /// The request header by which the gateway hands its lookup's result to the component.
 pub const X_PC_CATALOG_CACHE: &str = "x-pc-catalog-cache";
+
+/// [`X_PC_CATALOG_CACHE`] when the gateway's store failed.
+const FAILED: &str = "failed";
 
 /// What the gateway does with a public catalog read.
 #[derive(Debug)]
@@ -74,8 +79,13 @@ impl CachedReads {
             }
             Ok(Peek::Miss(version)) => Answer::Forward(HeaderValue::from_str(&format!("miss; version={version}")).ok()),
             Ok(Peek::Unknown) => Answer::Forward(None),
+            Err(error @ KvError::Unavailable(_)) => {
+                tracing::warn!(target: "cache", event = "bypass", name, %error, "cache store failed; forwarding");
+                Answer::Forward(Some(HeaderValue::from_static(FAILED)))
+            }
+            // A manifest or runtime configuration without the store: the component's own lookup works.
             Err(error) => {
-                tracing::warn!(target: "cache", event = "bypass", name, %error, "cache store unavailable; forwarding");
+                tracing::warn!(target: "cache", event = "bypass", name, %error, "cache store not available; forwarding");
                 Answer::Forward(None)
             }
         }
@@ -85,6 +95,9 @@ impl CachedReads {
 /// What the gateway's lookup found for entry `name`, from [`X_PC_CATALOG_CACHE`]; `None` to look it up here.
 pub fn forwarded_lookup(cache: &CatalogCache, request: &Request, name: &str) -> Option<Lookup> {
     let value = request.headers().get(X_PC_CATALOG_CACHE)?.to_str().ok()?.trim();
+    if value == FAILED {
+        return Some(Lookup::Bypass);
+    }
     let version: i64 = value.strip_prefix("miss; version=")?.parse().ok()?;
     // The gateway may still see the mirror for one lease after the cache is turned off.
     if !cache.enabled() {
@@ -102,4 +115,41 @@ fn entry_name(request: &Request) -> Option<String> {
     }
     let id = parse_id(path.strip_prefix("/products/")?)?;
     Some(format!("product:{id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn cache(ttl: &str) -> CatalogCache {
+        let settings = [("redis_url", "redis://127.0.0.1:1"), ("cache_prefix", "p:"), ("cache_ttl_secs", ttl)];
+        let config =
+            Config::from_map(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<HashMap<_, _>>());
+        CatalogCache::from_config(&config).unwrap()
+    }
+
+    fn with_header(value: &str) -> Request {
+        http::Request::builder().uri("/products").header(X_PC_CATALOG_CACHE, value).body(Bytes::new()).unwrap()
+    }
+
+    #[test]
+    fn the_gateways_findings_become_the_components_lookup() {
+        let on = cache("60");
+        let found = |value| forwarded_lookup(&on, &with_header(value), "list:h");
+        assert!(matches!(found("miss; version=7"), Some(Lookup::Miss(key)) if key == "p:v7:list:h"));
+        // The store failed: no second wait on Redis.
+        assert!(matches!(found("failed"), Some(Lookup::Bypass)));
+        for unknown in ["miss; version=x", "miss; version=-1x", "hit", ""] {
+            assert!(found(unknown).is_none(), "{unknown:?}");
+        }
+        let plain = http::Request::builder().uri("/products").body(Bytes::new()).unwrap();
+        assert!(forwarded_lookup(&on, &plain, "list:h").is_none());
+        // The cache was turned off since the gateway read the mirror.
+        assert!(matches!(
+            forwarded_lookup(&cache("0"), &with_header("miss; version=7"), "list:h"),
+            Some(Lookup::Bypass)
+        ));
+    }
 }

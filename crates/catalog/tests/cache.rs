@@ -76,7 +76,7 @@ async fn the_gateway_and_the_component_count_the_same_hits_and_extend_a_popular_
 
     assert!(matches!(reader.peek("list:b").await.unwrap(), Peek::Hit { hits: 1, .. }));
     assert!(lookup_hits(&cache, "list:b").await);
-    assert!(ttl(&key).await <= 30, "not popular after 2 hits");
+    assert!((1..=30).contains(&ttl(&key).await), "not popular after 2 hits");
     let Peek::Hit { hits: 3, max_age_secs: 5, .. } = reader.peek("list:b").await.unwrap() else {
         panic!("the third hit, with the published max-age");
     };
