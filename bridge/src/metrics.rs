@@ -4,7 +4,7 @@
 //! - `bridge_db_pool_connections`, `bridge_db_pool_available`, `bridge_db_pool_waiting` — pool state;
 //! - `bridge_db_up` — 1 while the health probe reaches Postgres;
 //! - `bridge_outbox_pending`, `bridge_outbox_lag_seconds` — unpublished outbox rows and the age of the oldest
-//!   (refreshed at most once a second);
+//!   (refreshed at most once a second, and when the relay goes idle);
 //! - `bridge_events_produced_total{topic}`, `bridge_events_produce_failures_total{topic}` — the relay;
 //! - `bridge_events_consumed_total{topic, outcome}`, `bridge_consumer_lag{topic, partition}` — the
 //!   analytics consumer (outcome: `stored`, `dead_lettered`, `failed`).

@@ -122,7 +122,7 @@ impl Relay {
                     Err(error) => {
                         // Never produce to a topic the broker lacks: some brokers acknowledge and drop.
                         tracing::warn!(%error, "outbox relay: topics missing; waiting");
-                        self.record_lag().await;
+                        self.refresh_lag(&mut lag_recorded).await;
                         tokio::time::sleep(backoff).await;
                         backoff = (backoff * 2).min(MAX_BACKOFF);
                         continue;
@@ -130,10 +130,7 @@ impl Relay {
                 }
             }
             let pass = self.pass().await;
-            if lag_recorded.is_none_or(|at| at.elapsed() >= LAG_REFRESH) {
-                self.record_lag().await;
-                lag_recorded = Some(tokio::time::Instant::now());
-            }
+            self.refresh_lag(&mut lag_recorded).await;
             match pass {
                 Ok(pass) if pass.published < pass.claimed => {
                     // The broker is down or refusing: retry the topics too, since a restarted broker may
@@ -145,7 +142,12 @@ impl Relay {
                 Ok(pass) => {
                     backoff = Duration::from_millis(100);
                     if pass.claimed < self.settings.batch_size as usize {
-                        let _ = tokio::time::timeout(self.settings.poll_interval, self.wake.notified()).await;
+                        let idle = tokio::time::timeout(self.settings.poll_interval, self.wake.notified()).await;
+                        if idle.is_err() {
+                            // Drained and quiet: the last pass's refresh may have been skipped.
+                            self.record_lag().await;
+                            lag_recorded = Some(tokio::time::Instant::now());
+                        }
                     }
                 }
                 Err(RelayError::BrokerNotReady(reason)) => {
@@ -284,6 +286,14 @@ impl Relay {
         })
         .await
         .unwrap_or_else(|_| Some("(metadata check cancelled)".to_owned()))
+    }
+
+    /// [`Self::record_lag`], unless it ran less than [`LAG_REFRESH`] ago (`last`).
+    async fn refresh_lag(&self, last: &mut Option<tokio::time::Instant>) {
+        if last.is_none_or(|at| at.elapsed() >= LAG_REFRESH) {
+            self.record_lag().await;
+            *last = Some(tokio::time::Instant::now());
+        }
     }
 
     async fn record_lag(&self) {

@@ -30,7 +30,7 @@ struct State {
 
 /// A subscriber for a single-threaded, short-lived process: see the module documentation. Spans are kept
 /// until the subscriber goes (with the instance); lines are passed to `write` whole.
-pub struct InstanceLog<W> {
+pub(crate) struct InstanceLog<W> {
     verbosity: Verbosity,
     state: Mutex<State>,
     write: W,

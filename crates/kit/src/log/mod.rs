@@ -38,7 +38,7 @@ use crate::config::Config;
 
 mod instance;
 
-pub use instance::InstanceLog;
+pub(crate) use instance::InstanceLog;
 
 /// The target of access lines (the gateway's, one per request, and the bridge's per gRPC call), which are
 /// written whatever the level.
