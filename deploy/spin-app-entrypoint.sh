@@ -25,7 +25,8 @@ if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDP
 runtime_config=/app/runtime-config.toml
 if [ -n "${SPIN_VARIABLE_REDIS_URL:-}" ]; then
   runtime_config=/tmp/runtime-config.toml
-  RUNTIME_CONFIG=/app/runtime-config.toml pycommerce-runtime-config "$SPIN_VARIABLE_REDIS_URL" >"$runtime_config"
+  # It holds the Redis URL, password included: readable by this user only.
+  (umask 077 && RUNTIME_CONFIG=/app/runtime-config.toml pycommerce-runtime-config "$SPIN_VARIABLE_REDIS_URL" >"$runtime_config")
 fi
 
 exec spin up --from /app/spin.toml --listen "${SPIN_LISTEN:-0.0.0.0:3000}" \
