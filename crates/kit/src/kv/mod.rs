@@ -4,8 +4,8 @@
 //! for every request, while a key-value store's connection belongs to the host and outlives the request
 //! (Spin's Redis store keeps one multiplexed connection per app). A read through a store is a round trip on
 //! a warm connection; through outbound Redis it is a connect, a handshake and the command. Measured on Spin
-//! 4.0.2 beside each other: opening a store and reading two keys cost ~80 µs of Spin's CPU, one outbound
-//! Redis connection with a `GET` and an `EVAL` ~300 µs (docs/performance.md). So the hot path of a read
+//! 4.0.2 beside each other: opening a store and reading two keys cost 68–82 µs of Spin's CPU, one outbound
+//! Redis connection with a `GET` and an `EVAL` 207–241 µs (docs/performance.md). So the hot path of a read
 //! goes through a store, and everything that needs a script or an expiry through [`crate::cache`].
 //!
 //! Only what every Spin store offers is here: `get` and an atomic increment. A store has no expiries and no
