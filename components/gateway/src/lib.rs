@@ -33,6 +33,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use http::{header, HeaderValue, Method, StatusCode};
+use kit::component::get_or_try_init;
 use kit::config::ConfigError;
 use kit::http::{header_str, BodyCap, BodyOverLimit, X_REQUEST_ID};
 use kit::identity::Identity;
@@ -161,19 +162,11 @@ impl Component for Service {
 
 impl Service {
     fn verifier(&self) -> Result<&Verifier, ConfigError> {
-        if let Some(verifier) = self.verifier.get() {
-            return Ok(verifier);
-        }
-        let verifier = build_verifier(&self.config)?;
-        Ok(self.verifier.get_or_init(|| verifier))
+        get_or_try_init(&self.verifier, || build_verifier(&self.config))
     }
 
     fn all_keys_verifier(&self) -> Result<&Verifier, ConfigError> {
-        if let Some(verifier) = self.all_keys_verifier.get() {
-            return Ok(verifier);
-        }
-        let verifier = with_other_keys(self.verifier()?.clone(), &self.config)?;
-        Ok(self.all_keys_verifier.get_or_init(|| verifier))
+        get_or_try_init(&self.all_keys_verifier, || with_other_keys(self.verifier()?.clone(), &self.config))
     }
 
     fn catalog(&self) -> Option<&CachedReads> {
@@ -189,19 +182,11 @@ impl Service {
     }
 
     fn forwarding(&self) -> Result<&Forwarding, ConfigError> {
-        if let Some(forwarding) = self.forwarding.get() {
-            return Ok(forwarding);
-        }
-        let forwarding = Forwarding::from_config(&self.config)?;
-        Ok(self.forwarding.get_or_init(|| forwarding))
+        get_or_try_init(&self.forwarding, || Forwarding::from_config(&self.config))
     }
 
     fn cors(&self) -> Result<&Cors, ConfigError> {
-        if let Some(cors) = self.cors.get() {
-            return Ok(cors);
-        }
-        let cors = Cors::new(self.config.get("cors_allowed_origins")?.as_deref().unwrap_or(""));
-        Ok(self.cors.get_or_init(|| cors))
+        get_or_try_init(&self.cors, || Ok(Cors::new(self.config.get("cors_allowed_origins")?.as_deref().unwrap_or(""))))
     }
 
     async fn dispatch(&self, request: Request, request_id: &str) -> Result<(Response, Outcome), Error> {

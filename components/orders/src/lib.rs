@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 use http::Method;
 use kit::bridge::Bridge;
 use kit::cache::Cache;
-use kit::component::{id, Routes};
+use kit::component::{get_or_try_init, id, Routes};
 use kit::config::{Config, ConfigError};
 use kit::db::Db;
 use kit::health::{self, Check};
@@ -125,19 +125,11 @@ impl Routes for Service {
 
 impl Service {
     fn cache(&self) -> Result<&Cache, ConfigError> {
-        if let Some(cache) = self.cache.get() {
-            return Ok(cache);
-        }
-        let cache = Cache::from_config(&self.config)?;
-        Ok(self.cache.get_or_init(|| cache))
+        get_or_try_init(&self.cache, || Cache::from_config(&self.config))
     }
 
     fn limits(&self) -> Result<&OrderLimits, ConfigError> {
-        if let Some(limits) = self.limits.get() {
-            return Ok(limits);
-        }
-        let limits = OrderLimits::from_config(&self.config, self.cache()?.clone())?;
-        Ok(self.limits.get_or_init(|| limits))
+        get_or_try_init(&self.limits, || OrderLimits::from_config(&self.config, self.cache()?.clone()))
     }
 }
 

@@ -5,6 +5,8 @@
 //! [`Component::handle`] from [`serve`]: match the route, dispatch, map the error to a problem in one place,
 //! answer `HEAD` as `GET` without the body.
 
+use std::sync::OnceLock;
+
 use bytes::Bytes;
 use http::Method;
 
@@ -27,6 +29,16 @@ pub trait Component: Sized {
 
     /// Handles one request.
     async fn handle(&self, request: Request) -> Response;
+}
+
+/// The part of a component in `cell`, built by `init` on first use (what [`Component::check_config`] checks
+/// early): a failed `init` leaves the cell empty. `OnceLock::get_or_try_init` until std stabilises it.
+pub fn get_or_try_init<T, E>(cell: &OnceLock<T>, init: impl FnOnce() -> Result<T, E>) -> Result<&T, E> {
+    if let Some(value) = cell.get() {
+        return Ok(value);
+    }
+    let value = init()?;
+    Ok(cell.get_or_init(|| value))
 }
 
 /// A component's route table and the match over it; [`serve`] does the rest.
@@ -73,6 +85,8 @@ pub fn id(params: &Params) -> &str {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::Cell;
+
     use super::*;
     use http::StatusCode;
 
@@ -110,5 +124,24 @@ mod tests {
         let wrong = serve(&echo, request(Method::DELETE, "/things")).await;
         assert_eq!(wrong.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(wrong.headers()["allow"], "POST");
+    }
+
+    #[test]
+    fn a_failed_init_leaves_the_cell_empty_and_a_built_value_is_kept() {
+        let cell = OnceLock::new();
+        let calls = Cell::new(0);
+        let init = |ok: bool| {
+            calls.set(calls.get() + 1);
+            if ok {
+                Ok(7)
+            } else {
+                Err("unusable")
+            }
+        };
+        assert_eq!(get_or_try_init(&cell, || init(false)), Err("unusable"));
+        assert!(cell.get().is_none());
+        assert_eq!(get_or_try_init(&cell, || init(true)), Ok(&7));
+        assert_eq!(get_or_try_init(&cell, || init(false)), Ok(&7), "built once, then kept");
+        assert_eq!(calls.get(), 2);
     }
 }
