@@ -21,13 +21,11 @@ from_file SPIN_VARIABLE_BRIDGE_TOKEN /keys/bridge_token
 # An empty endpoint means "no telemetry": Spin would otherwise try to export to "".
 if [ -z "${OTEL_EXPORTER_OTLP_ENDPOINT:-}" ]; then unset OTEL_EXPORTER_OTLP_ENDPOINT; fi
 
-# The gateway's key-value store must be the Redis of redis_url (runtime-config.toml says why).
-runtime_config=/app/runtime-config.toml
-if [ -n "${SPIN_VARIABLE_REDIS_URL:-}" ]; then
-  runtime_config=/tmp/runtime-config.toml
-  # It holds the Redis URL, password included: readable by this user only.
-  (umask 077 && RUNTIME_CONFIG=/app/runtime-config.toml pycommerce-runtime-config "$SPIN_VARIABLE_REDIS_URL" >"$runtime_config")
-fi
+# Spin's runtime configuration, resolved from the environment now: the gateway's key-value store on the Redis of
+# redis_url, and every variable in a static provider, which Spin reads far faster than the environment
+# (scripts/runtime-config says why). It holds the keys and passwords: readable by this user only.
+runtime_config=/tmp/runtime-config.toml
+(umask 077 && RUNTIME_CONFIG=/app/runtime-config.toml pycommerce-runtime-config /app/spin.toml >"$runtime_config")
 
 exec spin up --from /app/spin.toml --listen "${SPIN_LISTEN:-0.0.0.0:3000}" \
   --runtime-config-file "$runtime_config" "$@"

@@ -16,7 +16,7 @@ struct Cli {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000", env = "DEVHOST_LISTEN")]
     listen: SocketAddr,
-    /// Spin's runtime configuration file: devhost reads its key-value stores.
+    /// Spin's runtime configuration file: devhost reads its key-value stores and static variables.
     #[arg(long, env = "DEVHOST_RUNTIME_CONFIG_FILE")]
     runtime_config_file: Option<PathBuf>,
     /// Log level (trace, debug, info, warn, error).

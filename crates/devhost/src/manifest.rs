@@ -112,19 +112,27 @@ pub struct App {
 }
 
 impl App {
-    /// Loads `path`, resolving variables from `overrides` (highest precedence), then the process environment
-    /// (`SPIN_VARIABLE_<NAME>`), then the manifest defaults.
-    pub fn load(path: &Path, overrides: &HashMap<String, String>) -> Result<Self, ManifestError> {
+    /// Loads `path`, resolving variables from `overrides` (highest precedence), then the runtime
+    /// configuration's static providers (`provided`, which Spin asks before the environment), then the process
+    /// environment (`SPIN_VARIABLE_<NAME>`), then the manifest defaults.
+    pub fn load(
+        path: &Path,
+        overrides: &HashMap<String, String>,
+        provided: &HashMap<String, String>,
+    ) -> Result<Self, ManifestError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ManifestError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text, overrides, |name| std::env::var(kit::config::env_name(name)).ok())
+        Self::parse(&text, overrides, |name| {
+            provided.get(name).cloned().or_else(|| std::env::var(kit::config::env_name(name)).ok())
+        })
     }
 
-    /// Parses manifest text; `env` looks up an application variable's override by its Spin name.
+    /// Parses manifest text; `providers` looks up an application variable's value by its Spin name, as Spin's
+    /// variables providers would (the manifest default applies when it finds none).
     pub fn parse(
         text: &str,
         overrides: &HashMap<String, String>,
-        env: impl Fn(&str) -> Option<String>,
+        providers: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ManifestError> {
         let raw: RawManifest = toml::from_str(text)?;
         let mut values = HashMap::new();
@@ -134,7 +142,7 @@ impl App {
                     "variable `{name}` must have either a default or `required = true`"
                 )));
             }
-            let value = overrides.get(name).cloned().or_else(|| env(name)).or_else(|| variable.default.clone());
+            let value = overrides.get(name).cloned().or_else(|| providers(name)).or_else(|| variable.default.clone());
             match value {
                 Some(value) => {
                     values.insert(name.clone(), value);

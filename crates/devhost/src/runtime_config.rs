@@ -1,7 +1,10 @@
-//! The part of Spin's runtime configuration (`spin up --runtime-config-file`) devhost needs: the key-value
-//! stores, `[key_value_store.<label>]`. devhost backs the two types this app uses: `redis` with the
-//! store's `url`, and `spin` (Spin's own SQLite file) with an empty in-process map. Spin's `default` store,
-//! when the file names none, is such a file too.
+//! The parts of Spin's runtime configuration (`spin up --runtime-config-file`) devhost needs:
+//! - the key-value stores, `[key_value_store.<label>]`. devhost backs the two types this app uses: `redis`
+//!   with the store's `url`, and `spin` (Spin's own SQLite file) with an empty in-process map. Spin's
+//!   `default` store, when the file names none, is such a file too;
+//! - the values of its `static` variables providers (`scripts/runtime-config` writes one), which Spin asks
+//!   before the environment. Providers of other types (Vault, Azure Key Vault) are Spin's alone: devhost
+//!   resolves those variables from the environment.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -13,6 +16,7 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Default)]
 pub struct RuntimeConfig {
     stores: HashMap<String, StoreConfig>,
+    variables: HashMap<String, String>,
 }
 
 /// One store's backend.
@@ -31,6 +35,17 @@ pub enum StoreConfig {
 struct RawRuntimeConfig {
     #[serde(default)]
     key_value_store: HashMap<String, RawStore>,
+    variables_provider: Option<Vec<RawProvider>>,
+    config_provider: Option<Vec<RawProvider>>,
+}
+
+/// A variables provider; only a `static` one's values matter here.
+#[derive(Debug, Deserialize)]
+struct RawProvider {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    values: HashMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,13 +77,28 @@ impl RuntimeConfig {
             };
             stores.insert(label, config);
         }
-        Ok(Self { stores })
+        // Spin reads `variables_provider`, or the older `config_provider` when the first is absent; the first
+        // provider that knows a variable answers it.
+        let mut variables = HashMap::new();
+        for provider in raw.variables_provider.or(raw.config_provider).unwrap_or_default() {
+            if provider.kind == "static" {
+                for (name, value) in provider.values {
+                    variables.entry(name).or_insert(value);
+                }
+            }
+        }
+        Ok(Self { stores, variables })
     }
 
     /// The same configuration with the store `label` on the Redis at `url` (tests).
     pub fn with_redis_store(mut self, label: &str, url: &str) -> Self {
         self.stores.insert(label.to_owned(), StoreConfig::Redis { url: url.to_owned() });
         self
+    }
+
+    /// The application variables the static providers answer, by name.
+    pub fn variables(&self) -> &HashMap<String, String> {
+        &self.variables
     }
 
     /// The backend of `label`: as configured, a local one for an unconfigured `default`, `None` otherwise
@@ -121,5 +151,36 @@ path = ".spin/files.db"
         assert!(RuntimeConfig::parse("[key_value_store.default]\ntype = \"redis\"\n").is_err());
         assert!(RuntimeConfig::parse("[key_value_store.x]\ntype = \"azure_cosmos\"\n").is_err());
         assert!(RuntimeConfig::parse("[[config_provider]]\ntype = \"vault\"\n").unwrap().store("x").is_none());
+    }
+
+    #[test]
+    fn static_providers_answer_in_order_and_others_are_left_to_spin() {
+        let config = RuntimeConfig::parse(
+            r#"
+[[variables_provider]]
+type = "vault"
+url = "http://127.0.0.1:8200"
+[[variables_provider]]
+type = "static"
+values = { a = "first", b = "b" }
+[[variables_provider]]
+type = "static"
+[variables_provider.values]
+a = "second"
+c = "line\nbreak"
+"#,
+        )
+        .unwrap();
+        let expected: HashMap<String, String> =
+            [("a", "first"), ("b", "b"), ("c", "line\nbreak")].map(|(k, v)| (k.to_owned(), v.to_owned())).into();
+        assert_eq!(config.variables(), &expected);
+        // As in Spin: `config_provider` counts only when `variables_provider` is absent.
+        let both = "[[variables_provider]]\ntype = \"static\"\nvalues = { a = \"v\" }\n\
+                    [[config_provider]]\ntype = \"static\"\nvalues = { a = \"c\", b = \"c\" }\n";
+        let both = RuntimeConfig::parse(both).unwrap();
+        assert_eq!(both.variables().get("a").map(String::as_str), Some("v"));
+        assert_eq!(both.variables().get("b"), None);
+        let old = RuntimeConfig::parse("[[config_provider]]\ntype = \"static\"\nvalues = { b = \"c\" }\n").unwrap();
+        assert_eq!(old.variables().get("b").map(String::as_str), Some("c"));
     }
 }

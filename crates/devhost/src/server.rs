@@ -102,7 +102,7 @@ impl kit::upstream::Chain for WeakChain {
 
 /// Loads the manifest, builds every component and starts listening.
 pub async fn start(options: Options) -> anyhow::Result<Running> {
-    let app = App::load(&options.manifest, &options.overrides)?;
+    let app = App::load(&options.manifest, &options.overrides, options.runtime_config.variables())?;
     let mut body_caps = HashMap::new();
     for (component, variables) in &app.variables {
         let cap = Config::from_map(variables.clone()).parse_or("max_body_bytes", DEFAULT_BODY_CAP)?;
