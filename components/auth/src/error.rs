@@ -63,6 +63,7 @@ impl From<Error> for Problem {
             Error::Users(reason) => {
                 tracing::error!(%reason, "users service failed");
                 Problem::unavailable("authentication is temporarily unavailable; retry later")
+                    .with_header(http::header::RETRY_AFTER, http::HeaderValue::from_static("1"))
             }
             Error::Db(error) => error.into_problem("session store"),
             Error::Jwt(error) => {

@@ -116,3 +116,37 @@ async fn under_a_distributed_attack_each_new_address_gets_one_try() {
     assert_eq!(service.handle(login("alice@example.com", "203.0.113.7")).await.status(), 429, "and only one");
     assert_eq!(users.checks.load(Ordering::SeqCst), checked + 1);
 }
+
+/// `users` as Spin answers when it cannot run it (its instance pool full): an empty 500.
+struct UnrunUsers;
+
+impl kit::upstream::Chain for UnrunUsers {
+    fn call(&self, _component: &str, _request: Request) -> BoxFuture<'static, Option<Response>> {
+        let mut response = http::Response::new(Bytes::new());
+        *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+        async move { Some(response) }.boxed()
+    }
+}
+
+#[tokio::test]
+async fn a_login_users_could_not_be_run_for_is_503_with_retry_after() {
+    let (private, public) = generate_key_pair().unwrap();
+    let redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
+    let variables = HashMap::from([
+        ("jwt_private_key".to_owned(), private),
+        ("jwt_public_key".to_owned(), public),
+        ("jwt_issuer".to_owned(), "pycommerce".to_owned()),
+        ("jwt_audience".to_owned(), "pycommerce-api".to_owned()),
+        ("db_url".to_owned(), "postgres://postgres@127.0.0.1:1/unused?sslmode=disable".to_owned()),
+        ("redis_url".to_owned(), redis),
+        ("redis_key_prefix".to_owned(), format!("test:{}:", uuid::Uuid::new_v4().simple())),
+    ]);
+    let upstream = Upstream::native(Arc::new(UnrunUsers));
+    let ctx = Ctx { config: Config::from_map(variables), upstream, key_value: KeyValue::none() };
+    let service = auth::Service::new(&ctx).unwrap();
+
+    let response = service.handle(login("bob@example.com", "203.0.113.8")).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+}

@@ -64,6 +64,9 @@ impl From<Error> for Problem {
                 match error {
                     UpstreamError::Timeout(_) => Problem::gateway_timeout("the service did not answer in time"),
                     UpstreamError::Unreachable { .. } => Problem::bad_gateway("the service could not be reached"),
+                    // Nearly always a burst that filled the host's instance pool: worth a retry.
+                    UpstreamError::NotRun(_) => Problem::unavailable("the service is busy; try again shortly")
+                        .with_header(http::header::RETRY_AFTER, http::HeaderValue::from_static("1")),
                 }
             }
         }

@@ -24,6 +24,10 @@ struct RecordingChain {
     seen: Mutex<Vec<(String, Request)>>,
     down: Vec<&'static str>,
     slow: Vec<&'static str>,
+    /// Answered as Spin answers when it cannot run the component: an empty 500.
+    not_run: Vec<&'static str>,
+    /// Answered with the component's own 500 problem.
+    failing: Vec<&'static str>,
 }
 
 impl kit::upstream::Chain for RecordingChain {
@@ -31,9 +35,20 @@ impl kit::upstream::Chain for RecordingChain {
         self.seen.lock().unwrap().push((component.to_owned(), request.clone()));
         let down = self.down.contains(&component);
         let slow = self.slow.contains(&component);
+        let not_run = self.not_run.contains(&component);
+        let failing = self.failing.contains(&component);
         async move {
             if down {
                 return None;
+            }
+            if not_run || failing {
+                let body = if failing { &br#"{"status":500,"title":"Internal error"}"#[..] } else { b"" };
+                let mut response = http::Response::new(Bytes::from_static(body));
+                *response.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+                if failing {
+                    response.headers_mut().insert("content-type", "application/problem+json".parse().unwrap());
+                }
+                return Some(response);
             }
             if slow {
                 tokio::time::sleep(Duration::from_secs(5)).await;
@@ -162,6 +177,23 @@ async fn a_slow_service_is_504_and_an_unreachable_one_502() {
     assert_eq!(response.status(), 502);
     let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
     assert!(!body.to_string().contains("orders"), "internal detail leaked: {body}");
+}
+
+#[tokio::test]
+async fn a_component_the_host_did_not_run_is_503_with_retry_after_while_its_own_500_passes_through() {
+    let setup = setup(RecordingChain { not_run: vec!["products"], failing: vec!["auth"], ..Default::default() });
+    let response = setup.service.handle(request("GET", "/products").body(Bytes::new()).unwrap()).await;
+    assert_eq!(response.status(), 503);
+    assert_eq!(response.headers()["retry-after"], "1");
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
+    assert_eq!(body["status"], 503);
+    assert!(!body.to_string().contains("products"), "internal detail leaked: {body}");
+
+    let response = setup.service.handle(request("POST", "/auth/login").body(Bytes::new()).unwrap()).await;
+    assert_eq!(response.status(), 500);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    assert!(response.headers().get("retry-after").is_none());
 }
 
 #[tokio::test]

@@ -30,6 +30,12 @@ pub enum UpstreamError {
         /// Why.
         reason: String,
     },
+    /// The host did not run the component: on Spin, an empty `500` from the chained call, which is how Spin
+    /// answers when it cannot instantiate the component (most often its instance pool, 1 000 by default, is
+    /// full under a burst) or the instance trapped. This app's components never answer an empty `500`: their
+    /// errors are problem documents.
+    #[error("component `{0}` was not run by the host (an empty 500)")]
+    NotRun(String),
 }
 
 /// A client for chained calls to other components.
@@ -68,8 +74,19 @@ impl Upstream {
                 reason: "invalid component name".to_owned(),
             });
         }
-        self.inner.send(component, request, timeout).await
+        let response = self.inner.send(component, request, timeout).await?;
+        if is_host_failure(&response) {
+            return Err(UpstreamError::NotRun(component.to_owned()));
+        }
+        Ok(response)
     }
+}
+
+/// Spin's own answer when it could not run a component: `500` with no body and no content type.
+fn is_host_failure(response: &Response) -> bool {
+    response.status() == http::StatusCode::INTERNAL_SERVER_ERROR
+        && response.body().is_empty()
+        && !response.headers().contains_key(http::header::CONTENT_TYPE)
 }
 
 /// Spin component ids: lowercase letters, digits and single dashes.

@@ -450,8 +450,19 @@ async fn of_500_concurrent_wrong_password_logins_at_most_5_reach_argon2id() {
     let statuses: Vec<u16> = responses.iter().map(|response| response.status().as_u16()).collect();
     let unauthorized = statuses.iter().filter(|status| **status == 401).count();
     let limited = statuses.iter().filter(|status| **status == 429).count();
+    // On Spin a burst this size can fill the host's instance pool (1 000 by default; each login holds a
+    // gateway and an auth instance). A login whose auth instance Spin could not create is shed by the
+    // gateway as 503 with Retry-After; one whose gateway instance it could not create gets Spin's own empty
+    // 500. Neither reached a password check. devhost has no such pool.
+    let shed: Vec<_> = responses.iter().filter(|response| matches!(response.status().as_u16(), 500 | 503)).collect();
+    for response in &shed {
+        let by_gateway = response.status() == 503 && response.headers().contains_key("retry-after");
+        let by_spin = response.status() == 500 && response.content_length() == Some(0);
+        assert!(by_gateway || by_spin, "{statuses:?}");
+    }
+    assert!(!app.is_local() || shed.is_empty(), "{statuses:?}");
     assert!(unauthorized <= 5, "{unauthorized} guesses were checked");
-    assert_eq!(unauthorized + limited, 500, "{statuses:?}");
+    assert_eq!(unauthorized + limited + shed.len(), 500, "{statuses:?}");
     if app.is_local() {
         let verified = users::password::verifications() - verified_before;
         assert!(verified <= 5, "{verified} Argon2id verifications");
