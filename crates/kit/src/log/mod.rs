@@ -14,11 +14,11 @@
 //!   `GET /health/live` on Spin 4.0.2, in paired runs (docs/performance.md).
 //!
 //! Which lines are written: access lines (target [`ACCESS_TARGET`]) and errors always; everything else by
-//! the `log_level` variable (default `info`). Spin reads a variable through its providers on a handed-off
-//! thread: one read was 60–80 µs of Spin's CPU, a fifth of the gateway's `GET /health/live`
-//! (docs/performance.md); so a component reads `log_level` only for the first line that needs it, and a
-//! request that writes only its access line (a health probe, a cache hit answered by the gateway) reads no
-//! variable at all. Like a web server's access log, the access log is not subject to the level.
+//! the `log_level` variable (default `info`). A variable read is a host call, and one Spin's environment
+//! provider answers hands Spin's worker thread off (60–80 µs of CPU, and far more in waiting; the runtime
+//! configuration's static provider avoids that, docs/configuration.md); so a component reads `log_level`
+//! only for the first line that needs it, and a request that writes only its access line (a health probe, a
+//! cache hit answered by the gateway) reads no variable at all. Like a web server's access log, the access log is not subject to the level.
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, OnceLock};
