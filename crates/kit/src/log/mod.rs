@@ -18,7 +18,8 @@
 //! provider answers hands Spin's worker thread off (60–80 µs of CPU, and far more in waiting; the runtime
 //! configuration's static provider avoids that, docs/configuration.md); so a component reads `log_level`
 //! only for the first line that needs it, and a request that writes only its access line (a health probe, a
-//! cache hit answered by the gateway) reads no variable at all. Like a web server's access log, the access log is not subject to the level.
+//! cache hit answered by the gateway) reads no variable at all. Like a web server's access log, the access
+//! log is not subject to the level.
 
 use std::fmt::{self, Write as _};
 use std::sync::{Arc, OnceLock};
