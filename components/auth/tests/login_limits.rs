@@ -33,7 +33,7 @@ impl kit::upstream::Chain for CountingUsers {
     }
 }
 
-fn service(users: Arc<CountingUsers>, overrides: &[(&str, &str)]) -> auth::Service {
+fn service(users: Arc<dyn kit::upstream::Chain>, overrides: &[(&str, &str)]) -> auth::Service {
     let (private, public) = generate_key_pair().unwrap();
     let redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
     let mut variables = HashMap::from([
@@ -130,20 +130,7 @@ impl kit::upstream::Chain for UnrunUsers {
 
 #[tokio::test]
 async fn a_login_users_could_not_be_run_for_is_503_with_retry_after() {
-    let (private, public) = generate_key_pair().unwrap();
-    let redis = std::env::var("PYCOMMERCE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned());
-    let variables = HashMap::from([
-        ("jwt_private_key".to_owned(), private),
-        ("jwt_public_key".to_owned(), public),
-        ("jwt_issuer".to_owned(), "pycommerce".to_owned()),
-        ("jwt_audience".to_owned(), "pycommerce-api".to_owned()),
-        ("db_url".to_owned(), "postgres://postgres@127.0.0.1:1/unused?sslmode=disable".to_owned()),
-        ("redis_url".to_owned(), redis),
-        ("redis_key_prefix".to_owned(), format!("test:{}:", uuid::Uuid::new_v4().simple())),
-    ]);
-    let upstream = Upstream::native(Arc::new(UnrunUsers));
-    let ctx = Ctx { config: Config::from_map(variables), upstream, key_value: KeyValue::none() };
-    let service = auth::Service::new(&ctx).unwrap();
+    let service = service(Arc::new(UnrunUsers), &[]);
 
     let response = service.handle(login("bob@example.com", "203.0.113.8")).await;
     assert_eq!(response.status(), 503);
