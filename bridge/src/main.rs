@@ -116,6 +116,10 @@ struct ServeArgs {
     /// Longest wait between two looks at the outbox when no notification arrives, in milliseconds.
     #[arg(long, env = "BRIDGE_RELAY_POLL_INTERVAL_MS", default_value_t = 1000)]
     relay_poll_interval_ms: u64,
+    /// Shortest time between the starts of two relay passes woken by new events, in milliseconds: under
+    /// load, the events of that time are published together (an idle relay publishes at once).
+    #[arg(long, env = "BRIDGE_RELAY_PASS_SPACING_MS", default_value_t = 50)]
+    relay_pass_spacing_ms: u64,
     #[command(flatten)]
     consumer: ConsumerArgs,
 }
@@ -262,6 +266,7 @@ async fn main() -> anyhow::Result<()> {
                 relay,
                 relay_batch_size,
                 relay_poll_interval_ms,
+                relay_pass_spacing_ms,
                 consumer,
             } = *serve;
             let service_token = read_service_token(service_token, service_token_file)?;
@@ -271,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
                 database_url: database_url.clone(),
                 batch_size: relay_batch_size,
                 poll_interval: std::time::Duration::from_millis(relay_poll_interval_ms),
+                pass_spacing: std::time::Duration::from_millis(relay_pass_spacing_ms),
             });
             let running = bridge::server::start(bridge::server::Settings {
                 listen,

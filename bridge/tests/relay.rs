@@ -20,7 +20,13 @@ fn settings(db: &TestDb, broker: &Broker) -> RelaySettings {
     let mut kafka = KafkaSettings::new(broker.addr());
     kafka.partitions = PARTITIONS;
     kafka.timeout = Duration::from_secs(3);
-    RelaySettings { kafka, database_url: db.url.clone(), batch_size: 50, poll_interval: Duration::from_millis(200) }
+    RelaySettings {
+        kafka,
+        database_url: db.url.clone(),
+        batch_size: 50,
+        poll_interval: Duration::from_millis(200),
+        pass_spacing: Duration::from_millis(50),
+    }
 }
 
 fn relay(db: &TestDb, broker: &Broker) -> Arc<Relay> {
@@ -195,6 +201,62 @@ async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
 
     write_events(&db, 1).await;
     wait_until_published(&db).await; // within 60 s, long before the hour-long poll
+    task.abort();
+}
+
+/// How many passes published `events`: the rows a pass marks share its transaction's `now()`.
+async fn passes_that_published(db: &TestDb, events: &[(String, String)]) -> i64 {
+    let ids: Vec<uuid::Uuid> = events.iter().map(|(id, _)| uuid::Uuid::parse_str(id).unwrap()).collect();
+    db.client
+        .query_one("SELECT count(DISTINCT published_at) FROM orders.outbox WHERE id = ANY($1)", &[&ids])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// A relay over `db` with `pass_spacing` and `batch_size`.
+fn spaced_relay(db: &TestDb, broker: &Broker, pass_spacing: Duration, batch_size: i64) -> Arc<Relay> {
+    // Woken by notifications only, so that no poll splits a batch.
+    let settings =
+        RelaySettings { pass_spacing, batch_size, poll_interval: Duration::from_secs(3600), ..settings(db, broker) };
+    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
+    Arc::new(Relay::new(settings, pool, Arc::new(Metrics::new())))
+}
+
+#[tokio::test]
+async fn events_committed_one_by_one_soon_after_a_pass_leave_together_in_the_next() {
+    let db = TestDb::new("pc_bridge").await;
+    let broker = Broker::start().await;
+    let relay = spaced_relay(&db, &broker, Duration::from_secs(3), 50);
+    let task = tokio::spawn(relay.run());
+    // Its last pass found nothing: the next event gets a pass of its own at once.
+    let first = write_events(&db, 1).await;
+    wait_until_published(&db).await;
+
+    // A trickle, one commit (and notification) every 100 ms, well within the spacing of that pass: without
+    // the spacing each would have had a pass of its own; they wait for the next one and leave together.
+    let mut trickle = Vec::new();
+    for _ in 0..4 {
+        trickle.extend(write_events(&db, 1).await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    wait_until_published(&db).await;
+    assert_eq!(passes_that_published(&db, &first).await, 1);
+    assert_eq!(passes_that_published(&db, &trickle).await, 1, "the trickle left in one batch");
+    assert_arrived_once(&broker, &[first, trickle].concat(), &[]).await;
+    task.abort();
+}
+
+#[tokio::test]
+async fn a_backlog_is_drained_batch_after_batch_without_waiting_for_the_spacing() {
+    let db = TestDb::new("pc_bridge").await;
+    let broker = Broker::start().await;
+    let backlog = write_events(&db, 35).await;
+    // Were full batches spaced too, the second would wait an hour (and wait_until_published gives up).
+    let task = tokio::spawn(spaced_relay(&db, &broker, Duration::from_secs(3600), 10).run());
+    wait_until_published(&db).await;
+    assert_eq!(passes_that_published(&db, &backlog).await, 4, "10 rows a pass");
+    assert_arrived_once(&broker, &backlog, &[]).await;
     task.abort();
 }
 

@@ -207,6 +207,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
             database_url: database_url.clone(),
             batch_size: 100,
             poll_interval: Duration::from_millis(500),
+            pass_spacing: Duration::from_millis(50),
         }),
         consumer: None,
     })
