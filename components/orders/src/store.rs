@@ -281,6 +281,21 @@ pub struct HeldUnits {
     pub frees_in_secs: Option<i64>,
 }
 
+/// The statement of [`held_units`]. The customer's recent orders are found by their index and their lines
+/// by the items' primary key (`order_id = ANY`), so the cost follows that customer's orders: joined as
+/// tables, the planner read the whole `order_items` table for every placement once its statistics said a
+/// customer has many orders (a few heavy customers are enough).
+const HELD_UNITS: &str = "WITH recent AS (SELECT o.id, o.created_at FROM orders.orders o \
+       WHERE o.user_id = $1 AND o.status <> 'cancelled' AND o.created_at > now() - $3::int8 * interval '1 second'), \
+     wanted AS (SELECT DISTINCT p::uuid AS product_id FROM jsonb_array_elements_text($2::jsonb) AS p), \
+     held AS (SELECT i.product_id, i.quantity, r.created_at FROM orders.order_items i JOIN recent r ON r.id = i.order_id \
+       WHERE i.order_id = ANY (ARRAY(SELECT id FROM recent)) \
+         AND i.product_id = ANY (ARRAY(SELECT product_id FROM wanted))) \
+     SELECT w.product_id, coalesce(sum(h.quantity), 0)::int8 AS units, \
+       ceil(extract(epoch FROM min(h.created_at) + $3::int8 * interval '1 second' - now()))::int8 AS frees_in_secs \
+     FROM wanted w LEFT JOIN held h ON h.product_id = w.product_id \
+     GROUP BY w.product_id ORDER BY w.product_id";
+
 /// For each of `products`, the units `user_id` holds in orders placed in the last `window_secs` seconds
 /// and not cancelled — one row per product, zero when there is nothing (so the statement always yields
 /// rows). Orders stay `confirmed` once placed (there is no fulfilment step yet), hence the window.
@@ -291,17 +306,52 @@ pub async fn held_units(
     window_secs: i64,
 ) -> Result<Vec<HeldUnits>, DbError> {
     let products = serde_json::to_value(products).map_err(|e| DbError::Conversion(e.to_string()))?;
-    db.query_all(
-        "SELECT p.product_id::uuid AS product_id, coalesce(sum(h.quantity), 0)::int8 AS units, \
-           ceil(extract(epoch FROM min(h.created_at) + $3::int8 * interval '1 second' - now()))::int8 AS frees_in_secs \
-         FROM jsonb_array_elements_text($2::jsonb) AS p(product_id) \
-         LEFT JOIN (SELECT i.product_id, i.quantity, o.created_at FROM orders.orders o \
-                    JOIN orders.order_items i ON i.order_id = o.id \
-                    WHERE o.user_id = $1 AND o.status <> 'cancelled' \
-                      AND o.created_at > now() - $3::int8 * interval '1 second') h \
-           ON h.product_id = p.product_id::uuid \
-         GROUP BY p.product_id ORDER BY p.product_id",
-        &[user_id.into(), Value::Jsonb(products), window_secs.into()],
-    )
-    .await
+    db.query_all(HELD_UNITS, &[user_id.into(), Value::Jsonb(products), window_secs.into()]).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The plan of [`HELD_UNITS`] for `user_id` and `product`, as JSON text.
+    async fn plan(test: &testkit::TestDb, user_id: Uuid, product: &str) -> String {
+        test.client.batch_execute(&format!("PREPARE held(uuid, jsonb, int8) AS {HELD_UNITS}")).await.unwrap();
+        let explain = format!("EXPLAIN (FORMAT JSON) EXECUTE held('{user_id}', '[\"{product}\"]', 86400)");
+        let rows = test.client.simple_query(&explain).await.unwrap();
+        let plan = rows.iter().find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        });
+        test.client.batch_execute("DEALLOCATE held").await.unwrap();
+        plan.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_customers_held_units_are_read_by_key_whatever_the_statistics_say() {
+        let test = testkit::TestDb::new("pc_orders").await;
+        let (customer, mugs) = (test.customer().await, test.product(10).await);
+        // Ten customers with 500 recent orders each, and statistics that say so: joined as tables, the
+        // planner would read every customer's lines to count one customer's.
+        test.client
+            .batch_execute(&format!(
+                "INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at) \
+                 SELECT gen_random_uuid(), CASE WHEN c = 0 THEN '{customer}'::uuid ELSE md5(c::text)::uuid END, \
+                   'confirmed', 1250, 'EUR', now() \
+                 FROM generate_series(0, 9) c, generate_series(1, 500); \
+                 INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) \
+                 SELECT id, '{mugs}', 'Mug', 1250, 1 FROM orders.orders; \
+                 ANALYZE orders.orders; ANALYZE orders.order_items;"
+            ))
+            .await
+            .unwrap();
+
+        let plan = plan(&test, customer, &mugs).await;
+        assert!(!plan.contains("\"Seq Scan\""), "the lines are found by key: {plan}");
+        let db = test.db();
+        let mugs_id = Uuid::parse_str(&mugs).unwrap();
+        let held = held_units(&db, customer, &[mugs_id], 86_400).await.unwrap();
+        assert_eq!(held.iter().map(|row| (row.product_id, row.units)).collect::<Vec<_>>(), [(mugs_id, 500)]);
+        let other = held_units(&db, test.customer().await, &[mugs_id], 86_400).await.unwrap();
+        assert_eq!((other[0].units, other[0].frees_in_secs), (0, None));
+    }
 }
