@@ -30,8 +30,12 @@ fn settings(db: &TestDb, broker: &Broker) -> RelaySettings {
 }
 
 fn relay(db: &TestDb, broker: &Broker) -> Arc<Relay> {
+    relay_with(db, settings(db, broker))
+}
+
+fn relay_with(db: &TestDb, settings: RelaySettings) -> Arc<Relay> {
     let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
-    Arc::new(Relay::new(settings(db, broker), pool, Arc::new(Metrics::new())))
+    Arc::new(Relay::new(settings, pool, Arc::new(Metrics::new())))
 }
 
 /// Writes `count` order-created outbox rows as the orders component does; returns (event id, order id).
@@ -193,9 +197,7 @@ async fn the_outbox_trigger_wakes_the_relay_before_its_poll_interval() {
     let broker = Broker::start().await;
     let mut slow_poll = settings(&db, &broker);
     slow_poll.poll_interval = Duration::from_secs(3600);
-    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
-    let relay = Arc::new(Relay::new(slow_poll, pool, Arc::new(Metrics::new())));
-    let task = tokio::spawn(relay.clone().run());
+    let task = tokio::spawn(relay_with(&db, slow_poll).run());
     // Let it make its first (empty) pass and start waiting.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
@@ -217,10 +219,10 @@ async fn passes_that_published(db: &TestDb, events: &[(String, String)]) -> i64 
 /// A relay over `db` with `pass_spacing` and `batch_size`.
 fn spaced_relay(db: &TestDb, broker: &Broker, pass_spacing: Duration, batch_size: i64) -> Arc<Relay> {
     // Woken by notifications only, so that no poll splits a batch.
-    let settings =
-        RelaySettings { pass_spacing, batch_size, poll_interval: Duration::from_secs(3600), ..settings(db, broker) };
-    let pool = bridge::db::Database::new(&db.url, 4, Duration::from_secs(5)).unwrap();
-    Arc::new(Relay::new(settings, pool, Arc::new(Metrics::new())))
+    relay_with(
+        db,
+        RelaySettings { pass_spacing, batch_size, poll_interval: Duration::from_secs(3600), ..settings(db, broker) },
+    )
 }
 
 #[tokio::test]
