@@ -1,7 +1,12 @@
 //! SQL of the `orders` schema. Each write is one statement (Spin's Postgres has no safe multi-call
-//! transaction): an order, its items, its outbox event and its idempotency key are inserted by one CTE, which
-//! also commits the order's stock reservation; a cancellation releases it in the same statement (the
-//! reservation SQL is the `reservations` crate's, the catalog's, included here).
+//! transaction): an order, its items, its outbox event and its idempotency key are inserted by one statement,
+//! which also commits the order's stock reservation; a cancellation releases it in the same statement (the
+//! release SQL is the `reservations` crate's, the catalog's, included here).
+//!
+//! The two statements of every placement, the units check and the write, are PL/pgSQL functions
+//! (`orders.held_units`, `orders.place_order`, migration V53). Spin's client prepares every statement anew
+//! and closes it after one use, so Postgres parsed and planned them for every order, which cost it more than
+//! running them; a function's plans stay cached for the life of the pooled connection.
 
 use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
@@ -112,35 +117,18 @@ pub enum Inserted {
 }
 
 /// Writes order, items, outbox event and idempotency key, and commits the order's held stock reservation, in
-/// one statement: the order exists exactly when its reservation is committed. The written order is answered
-/// from what was written and the statement's clock, so placing an order needs no read after the write.
+/// one statement (the `orders.place_order` function): the order exists exactly when its reservation is
+/// committed. The written order is answered from what was written and the statement's clock, so placing an
+/// order needs no read after the write.
 pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> {
     let items = serde_json::to_value(&order.items).map_err(|e| DbError::Conversion(e.to_string()))?;
     let (key, hash) = match &order.idempotency {
         Some((key, hash)) => (Value::Text(key.clone()), Value::Bytes(hash.clone())),
         None => (Value::Null, Value::Null),
     };
-    let sql = format!(
-        "WITH clock AS (SELECT now() AS at, {now} AS text), {commit}, \
-         new_order AS (INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at, updated_at) \
-           SELECT $1, $2, 'confirmed', $3, $4, at, at FROM clock WHERE EXISTS (SELECT 1 FROM committed) \
-           ON CONFLICT (id) DO NOTHING RETURNING id), \
-         items AS (INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) \
-           SELECT n.id, x.product_id, x.name, x.unit_price_cents, x.quantity FROM new_order n, \
-           jsonb_to_recordset($5::jsonb) AS x(product_id uuid, name text, unit_price_cents bigint, quantity integer) \
-           RETURNING 1), \
-         outbox AS (INSERT INTO orders.outbox (id, aggregate_id, event_type, payload) \
-           SELECT $6, n.id, $7::jsonb ->> 'type', \
-             jsonb_set(jsonb_set($7::jsonb, '{{time}}', to_jsonb(c.text)), '{{data,created_at}}', to_jsonb(c.text)) \
-           FROM new_order n, clock c RETURNING 1), \
-         idempotency AS (INSERT INTO orders.idempotency_keys (user_id, key, request_hash, order_id) \
-           SELECT $2, $8::text, $9::bytea, n.id FROM new_order n WHERE $8::text IS NOT NULL RETURNING 1) \
-         SELECT (SELECT count(*) FROM new_order)::int8 AS orders, \
-           EXISTS (SELECT 1 FROM orders.orders WHERE id = $1) AS existed, c.text AS written_at, \
-           (extract(epoch FROM c.at) * 1000000)::int8 AS written_us FROM clock c",
-        now = kit::rfc3339!("now()"),
-        commit = reservations::COMMIT_CTE,
-    );
+    // orders.place_order (migration V53) is the one statement; as a function, its plan outlives the request.
+    let sql = "SELECT orders, existed, written_at, written_us FROM orders.place_order($1::uuid, $2::uuid, \
+               $3::int8, $4::text, $5::jsonb, $6::uuid, $7::jsonb, $8::text, $9::bytea)";
     #[derive(Deserialize)]
     struct Written {
         orders: i64,
@@ -150,7 +138,7 @@ pub async fn insert(db: &Db, order: &NewOrder<'_>) -> Result<Inserted, DbError> 
     }
     let written: Written = db
         .query_one(
-            &sql,
+            sql,
             &[
                 order.id.into(),
                 order.user_id.into(),
@@ -281,20 +269,13 @@ pub struct HeldUnits {
     pub frees_in_secs: Option<i64>,
 }
 
-/// The statement of [`held_units`]. The customer's recent orders are found by their index and their lines
-/// by the items' primary key (`order_id = ANY`), so the cost follows that customer's orders: joined as
-/// tables, the planner read the whole `order_items` table for every placement once its statistics said a
-/// customer has many orders (a few heavy customers are enough).
-const HELD_UNITS: &str = "WITH recent AS (SELECT o.id, o.created_at FROM orders.orders o \
-       WHERE o.user_id = $1 AND o.status <> 'cancelled' AND o.created_at > now() - $3::int8 * interval '1 second'), \
-     wanted AS (SELECT DISTINCT p::uuid AS product_id FROM jsonb_array_elements_text($2::jsonb) AS p), \
-     held AS (SELECT i.product_id, i.quantity, r.created_at FROM orders.order_items i JOIN recent r ON r.id = i.order_id \
-       WHERE i.order_id = ANY (ARRAY(SELECT id FROM recent)) \
-         AND i.product_id = ANY (ARRAY(SELECT product_id FROM wanted))) \
-     SELECT w.product_id, coalesce(sum(h.quantity), 0)::int8 AS units, \
-       ceil(extract(epoch FROM min(h.created_at) + $3::int8 * interval '1 second' - now()))::int8 AS frees_in_secs \
-     FROM wanted w LEFT JOIN held h ON h.product_id = w.product_id \
-     GROUP BY w.product_id ORDER BY w.product_id";
+/// The statement of [`held_units`]: the `orders.held_units` function (migration V53), whose plan Postgres
+/// keeps per connection. It finds the customer's recent orders by their index and their lines by the items'
+/// primary key (`order_id = ANY`), so the cost follows that customer's orders: joined as tables, the planner
+/// read the whole `order_items` table for every placement once its statistics said a customer has many
+/// orders (a few heavy customers are enough).
+const HELD_UNITS: &str =
+    "SELECT product_id, units, frees_in_secs FROM orders.held_units($1::uuid, $2::jsonb, $3::int8)";
 
 /// For each of `products`, the units `user_id` holds in orders placed in the last `window_secs` seconds
 /// and not cancelled — one row per product, zero when there is nothing (so the statement always yields
@@ -313,16 +294,29 @@ pub async fn held_units(
 mod tests {
     use super::*;
 
-    /// The plan of [`HELD_UNITS`] for `user_id` and `product`, as JSON text.
+    /// The generic plan (the one a PL/pgSQL function settles on) of the query inside `orders.held_units`, for
+    /// `user_id` and `product`, as JSON text.
     async fn plan(test: &testkit::TestDb, user_id: Uuid, product: &str) -> String {
-        test.client.batch_execute(&format!("PREPARE held(uuid, jsonb, int8) AS {HELD_UNITS}")).await.unwrap();
+        let body: String = test
+            .client
+            .query_one("SELECT prosrc FROM pg_proc WHERE oid = 'orders.held_units'::regproc", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let query = body.split_once("RETURN QUERY").unwrap().1.rsplit_once(';').unwrap().0;
+        test.client
+            .batch_execute(&format!(
+                "SET plan_cache_mode = force_generic_plan; PREPARE held(uuid, jsonb, int8) AS {query}"
+            ))
+            .await
+            .unwrap();
         let explain = format!("EXPLAIN (FORMAT JSON) EXECUTE held('{user_id}', '[\"{product}\"]', 86400)");
         let rows = test.client.simple_query(&explain).await.unwrap();
         let plan = rows.iter().find_map(|message| match message {
             tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
             _ => None,
         });
-        test.client.batch_execute("DEALLOCATE held").await.unwrap();
+        test.client.batch_execute("DEALLOCATE held; RESET plan_cache_mode").await.unwrap();
         plan.unwrap()
     }
 

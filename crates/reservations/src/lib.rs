@@ -10,9 +10,10 @@
 //!   reserve again for a released order id ──► held (new lines; the old ones are never answered)
 //! ```
 //!
-//! The catalog owns the table; this crate is its only SQL, shared by the bridge (reserve, release a hold, sweep)
-//! and the orders component, whose order-write and cancel statements include [`COMMIT_CTE`] and [`RELEASE_CTES`]
-//! so that an order and its reservation change together or not at all. Every statement is one statement over
+//! The catalog owns the table; this crate is its SQL, shared by the bridge (reserve, release a hold, sweep) and
+//! the orders component, whose cancel statement includes [`release_on_cancel_ctes`] so that an order and its
+//! reservation change together or not at all. The one other statement that moves a reservation is the order
+//! write, `orders.place_order` (migration V53), which commits the held reservation as it writes the order. Every statement is one statement over
 //! kit's `Db` port, so it runs natively and on Spin alike. Products are locked in id order (`FOR UPDATE`)
 //! before their stock moves, so concurrent reservations, releases and sweeps cannot deadlock on them.
 
@@ -234,12 +235,6 @@ const RESTOCK: &str = "\
                  FROM targets t WHERE r.order_id = t.order_id RETURNING r.order_id), \
     restocked AS (UPDATE catalog.products p SET stock = p.stock + u.quantity FROM units u \
                   WHERE p.id = u.product_id AND p.id IN (SELECT id FROM restock_locked) RETURNING p.id)";
-
-/// A CTE for the statement that writes order `$1`: `committed` holds the order id when its reservation was
-/// held and is now committed, and is empty otherwise (released or expired: the order must not be written).
-/// The statement makes its writes conditional on `EXISTS (SELECT 1 FROM committed)`.
-pub const COMMIT_CTE: &str = "committed AS (UPDATE catalog.stock_reservations SET state = 'committed', \
-    updated_at = now() WHERE order_id = $1 AND state = 'held' RETURNING order_id)";
 
 /// CTEs for the statement that cancels order `$1`, given a CTE `cancelled` that yields the order's id when
 /// this statement cancelled it: the order's reservation (held or committed) is released and its units go
