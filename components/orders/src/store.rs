@@ -6,7 +6,8 @@
 //! The two statements of every placement, the units check and the write, are PL/pgSQL functions
 //! (`orders.held_units`, `orders.place_order`, migration V53). Spin's client prepares every statement anew
 //! and closes it after one use, so Postgres parsed and planned them for every order, which cost it more than
-//! running them; a function's plans stay cached for the life of the pooled connection.
+//! running them; a function's plans stay cached for the life of the pooled connection, and these two are set
+//! to use their generic plan from the first call.
 
 use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
@@ -294,15 +295,17 @@ pub async fn held_units(
 mod tests {
     use super::*;
 
-    /// The generic plan (the one a PL/pgSQL function settles on) of the query inside `orders.held_units`, for
+    /// The generic plan (the one the function is set to use) of the query inside `orders.held_units`, for
     /// `user_id` and `product`, as JSON text.
     async fn plan(test: &testkit::TestDb, user_id: Uuid, product: &str) -> String {
-        let body: String = test
+        let function = test
             .client
-            .query_one("SELECT prosrc FROM pg_proc WHERE oid = 'orders.held_units'::regproc", &[])
+            .query_one("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'orders.held_units'::regproc", &[])
             .await
-            .unwrap()
-            .get(0);
+            .unwrap();
+        let (body, settings): (String, Vec<String>) = (function.get(0), function.get(1));
+        // The plan explained below is the one the function runs.
+        assert!(settings.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{settings:?}");
         let query = body.split_once("RETURN QUERY").unwrap().1.rsplit_once(';').unwrap().0;
         test.client
             .batch_execute(&format!(
