@@ -39,6 +39,9 @@ pub enum Error {
     /// A setting the request needed is missing or invalid.
     #[error(transparent)]
     Misconfigured(#[from] kit::config::ConfigError),
+    /// The embedded OpenAPI document could not be inflated (a broken build).
+    #[error("the embedded OpenAPI document is unreadable: {0}")]
+    Document(std::io::Error),
 }
 
 impl From<Error> for Problem {
@@ -57,6 +60,10 @@ impl From<Error> for Problem {
             Error::CorsRefused(detail) => Problem::forbidden(detail),
             Error::Misconfigured(error) => {
                 tracing::error!(%error, "gateway misconfigured");
+                Problem::internal()
+            }
+            Error::Document(error) => {
+                tracing::error!(%error, "OpenAPI document unreadable");
                 Problem::internal()
             }
             Error::Upstream(error) => {

@@ -212,7 +212,7 @@ impl Service {
             return Ok((response, Outcome::default()));
         }
 
-        if let Some(response) = api_docs::serve(request.method(), path)? {
+        if let Some(response) = api_docs::serve(request.method(), path, request.headers())? {
             return Ok((response, Outcome::default()));
         }
 

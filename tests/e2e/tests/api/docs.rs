@@ -40,6 +40,18 @@ async fn the_document_and_its_page_are_served_by_the_gateway() {
     assert_eq!(served, document(), "the gateway serves the committed document");
     assert_eq!(served["openapi"], "3.1.0");
 
+    // A client that accepts gzip gets the same document compressed (the gateway keeps it that way).
+    let compressed = app.request(Method::GET, "/openapi.json").header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(compressed.status(), 200);
+    assert_eq!(compressed.headers()["content-encoding"], "gzip");
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&compressed.bytes().await.unwrap()[..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(serde_json::from_slice::<Value>(&inflated).unwrap(), document());
+
     let page = app.get("/docs").await;
     assert_eq!(page.status(), 200);
     assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
