@@ -61,25 +61,30 @@ fn openapi_json() -> Result<Vec<u8>, Error> {
     Ok(document)
 }
 
-/// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3): `gzip`, `x-gzip` or `*`, with a weight that is
-/// not zero.
+/// Whether `Accept-Encoding` allows gzip (RFC 9110 §12.5.3): `gzip` or `x-gzip` with a weight that is not
+/// zero, or, when neither is listed, `*` with such a weight.
 fn accepts_gzip(headers: &HeaderMap) -> bool {
-    headers
+    let (mut named, mut any) = (None, None);
+    let codings = headers
         .get_all(header::ACCEPT_ENCODING)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|coding| {
-            let mut parts = coding.split(';').map(str::trim);
-            let name = parts.next().unwrap_or("");
-            let known = ["gzip", "x-gzip", "*"].iter().any(|accepted| name.eq_ignore_ascii_case(accepted));
-            let refused = parts.any(|parameter| {
-                parameter.split_once('=').is_some_and(|(key, weight)| {
-                    key.trim().eq_ignore_ascii_case("q") && weight.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
-                })
-            });
-            known && !refused
-        })
+        .flat_map(|value| value.split(','));
+    for coding in codings {
+        let mut parts = coding.split(';').map(str::trim);
+        let name = parts.next().unwrap_or("");
+        let refused = parts.any(|parameter| {
+            parameter.split_once('=').is_some_and(|(key, weight)| {
+                key.trim().eq_ignore_ascii_case("q") && weight.trim().parse::<f32>().is_ok_and(|q| q <= 0.0)
+            })
+        });
+        if name.eq_ignore_ascii_case("gzip") || name.eq_ignore_ascii_case("x-gzip") {
+            named = Some(!refused);
+        } else if name == "*" {
+            any = Some(!refused);
+        }
+    }
+    named.or(any).unwrap_or(false)
 }
 
 #[cfg(test)]
@@ -112,7 +117,7 @@ mod tests {
 
     #[test]
     fn a_client_that_accepts_gzip_gets_the_document_compressed() {
-        for accepted in ["gzip", "br, GZIP;q=0.5", "deflate, x-gzip", "*", "identity;q=1, gzip ; q=0.001"] {
+        for accepted in ["gzip", "br, GZIP;q=0.5", "deflate, x-gzip", "*", "br, *", "identity;q=1, gzip ; q=0.001"] {
             let json = serve(&Method::GET, "/openapi.json", &headers(Some(accepted))).unwrap().unwrap();
             assert_eq!(json.headers()[header::CONTENT_ENCODING], "gzip", "{accepted}");
             assert_eq!(json.headers()[header::VARY], "accept-encoding");
@@ -124,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_refused_or_unknown_coding_gets_the_document_as_is() {
-        for accepted in ["gzip;q=0", "gzip; q=0.000, br", "br", "deflate", "gzipped", ""] {
+        for accepted in ["gzip;q=0", "gzip; q=0.000, br", "gzip;q=0, *", "*;q=0", "br", "deflate", "gzipped", ""] {
             let json = serve(&Method::GET, "/openapi.json", &headers(Some(accepted))).unwrap().unwrap();
             assert!(!json.headers().contains_key(header::CONTENT_ENCODING), "{accepted}");
             assert!(serde_json::from_slice::<serde_json::Value>(json.body()).is_ok(), "{accepted}");

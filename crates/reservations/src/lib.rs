@@ -13,9 +13,10 @@
 //! The catalog owns the table; this crate is its SQL, shared by the bridge (reserve, release a hold, sweep) and
 //! the orders component, whose cancel statement includes [`release_on_cancel_ctes`] so that an order and its
 //! reservation change together or not at all. The one other statement that moves a reservation is the order
-//! write, `orders.place_order` (migration V53), which commits the held reservation as it writes the order. Every statement is one statement over
-//! kit's `Db` port, so it runs natively and on Spin alike. Products are locked in id order (`FOR UPDATE`)
-//! before their stock moves, so concurrent reservations, releases and sweeps cannot deadlock on them.
+//! write, `orders.place_order` (migration V53), which commits the held reservation as it writes the order.
+//! Every statement is one statement over kit's `Db` port, so it runs natively and on Spin alike. Products are
+//! locked in id order (`FOR UPDATE`) before their stock moves, so concurrent reservations, releases and sweeps
+//! cannot deadlock on them.
 
 use std::time::Duration;
 
