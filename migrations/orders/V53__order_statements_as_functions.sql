@@ -4,11 +4,12 @@
 -- statements for the life of the connection, and Spin pools its connections. Each body is the statement
 -- the orders component sent before, unchanged in what it reads, writes and returns.
 --
--- Both functions use the generic plan from their first call (`plan_cache_mode = force_generic_plan`). Left
--- to choose, Postgres kept planning the units check anew on every call (its estimate of the generic plan
--- came out above the custom plans'), which cost more than the plain statements had: measured on Spin,
--- 3.5–4.5 ms of Postgres CPU per order against 2.9–3.1 before this migration, and 2.2–2.5 with the generic
--- plan. The generic plan of the units check reads by key (the orders component's tests check it).
+-- Both functions use the generic plan from their first call (`plan_cache_mode = force_generic_plan`), so no
+-- call plans (the point of the functions) and the plan the orders component's tests check is the one that
+-- runs (it reads by key). A cached plan lasts as long as its connection: Postgres plans again when a table
+-- it reads is analyzed, which autovacuum does as the tables grow. Measured on Spin 4.0.2 at 100 orders/s:
+-- 1.9–2.7 ms of Postgres CPU per order, against 2.6–2.9 ms before this migration; with plans made while
+-- the tables were empty and never analyzed since, 3.5–4.3 ms (docs/performance.md).
 
 -- For each product of `products` (a JSON array of ids), the units `user_id` holds in orders placed in the
 -- last `window_secs` seconds and not cancelled, and the seconds until the oldest of them leaves the window.
