@@ -24,20 +24,26 @@ pub fn serve(method: &Method, path: &str, headers: &HeaderMap) -> Result<Option<
     if method != Method::GET && method != Method::HEAD {
         return Err(Error::MethodNotAllowed(vec![Method::GET, Method::HEAD]));
     }
-    let (body, content_type, gzip) = if path == "/docs" {
-        (Bytes::from_static(DOCS_HTML.as_bytes()), "text/html; charset=utf-8", false)
-    } else if accepts_gzip(headers) {
-        (Bytes::from_static(OPENAPI_JSON_GZ), "application/json", true)
+    let docs = path == "/docs";
+    let gzip = !docs && accepts_gzip(headers);
+    // A HEAD answers the headers its GET would, without inflating a body it does not send.
+    let body = if method == Method::HEAD {
+        Bytes::new()
+    } else if docs {
+        Bytes::from_static(DOCS_HTML.as_bytes())
+    } else if gzip {
+        Bytes::from_static(OPENAPI_JSON_GZ)
     } else {
-        (Bytes::from(openapi_json()?), "application/json", false)
+        Bytes::from(openapi_json()?)
     };
-    let mut response = Response::new(if method == Method::HEAD { Bytes::new() } else { body });
+    let content_type = if docs { "text/html; charset=utf-8" } else { "application/json" };
+    let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    if path == "/openapi.json" {
+    if !docs {
         headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     }
     if gzip {
@@ -113,6 +119,9 @@ mod tests {
         let page = serve(&Method::GET, "/docs", &headers(Some("gzip"))).unwrap().unwrap();
         assert!(std::str::from_utf8(page.body()).unwrap().contains("/openapi.json"));
         assert!(serve(&Method::HEAD, "/docs", &headers(None)).unwrap().unwrap().body().is_empty());
+        let head = serve(&Method::HEAD, "/openapi.json", &headers(Some("gzip"))).unwrap().unwrap();
+        assert!(head.body().is_empty());
+        assert_eq!(head.headers()[header::CONTENT_ENCODING], "gzip");
     }
 
     #[test]
