@@ -48,6 +48,7 @@ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
 #variable_conflict use_column
 BEGIN
     RETURN QUERY
+    -- `text` is the API's timestamp format, as kit's `rfc3339!` macro writes it.
     WITH clock AS (SELECT now() AS at,
                    to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS text),
          committed AS (UPDATE catalog.stock_reservations SET state = 'committed', updated_at = now()

@@ -21,6 +21,7 @@
 /// SQL that renders a `timestamptz` expression in the API's one timestamp format: RFC 3339 in UTC with
 /// milliseconds, `2026-11-29T10:00:00.123Z` (what JavaScript's `Date` and most clients read and write).
 /// Every timestamp a component returns goes through it; Spin cannot decode a `timestamptz` column anyway.
+/// SQL that cannot use the macro writes the same format: `orders.place_order` (migration V53).
 #[macro_export]
 macro_rules! rfc3339 {
     ($expression:literal) => {
