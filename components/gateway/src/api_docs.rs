@@ -18,13 +18,14 @@ const DOCS_HTML: &str = include_str!("api_docs.html");
 
 /// The response for `path` if it is one of the documentation routes (`GET`/`HEAD` only), else `None`.
 pub fn serve(method: &Method, path: &str, headers: &HeaderMap) -> Result<Option<kit::Response>, Error> {
-    if path != "/openapi.json" && path != "/docs" {
-        return Ok(None);
-    }
+    let docs = match path {
+        "/docs" => true,
+        "/openapi.json" => false,
+        _ => return Ok(None),
+    };
     if method != Method::GET && method != Method::HEAD {
         return Err(Error::MethodNotAllowed(vec![Method::GET, Method::HEAD]));
     }
-    let docs = path == "/docs";
     let gzip = !docs && accepts_gzip(headers);
     // A HEAD answers the headers its GET would, without inflating a body it does not send.
     let body = if method == Method::HEAD {
