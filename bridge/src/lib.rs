@@ -12,7 +12,8 @@
 //! - [`sweeper`]: releases held reservations whose order never appeared.
 //! - [`health`]: the health status that follows database reachability.
 //! - [`metrics`]: Prometheus metrics and their HTTP port.
-//! - [`relay`]: the outbox relay, `orders.outbox` → Kafka; [`kafka`]: broker settings and topics.
+//! - [`relay`]: the outbox relay, `orders.outbox` → Kafka; [`kafka`]: broker settings and topics;
+//!   [`retention`]: deletes published outbox rows after their retention.
 //! - [`consumer`]: the analytics consumer, Kafka → the analytics component's ingest route.
 //! - [`db`]: the connection pool and the bound on every database call.
 //! - [`migrate`]: applies `migrations/` (embedded at build time) with refinery.
@@ -32,6 +33,7 @@ pub mod metrics;
 pub mod migrate;
 pub mod outbox;
 pub mod relay;
+pub mod retention;
 pub mod server;
 pub mod sweeper;
 pub mod users;

@@ -105,6 +105,10 @@ struct ServeArgs {
     /// Period of the reservation sweeper, in milliseconds.
     #[arg(long, env = "BRIDGE_SWEEP_INTERVAL_MS", default_value_t = 5000)]
     sweep_interval_ms: u64,
+    /// How long a published outbox event is kept before it is deleted, in hours (Kafka holds it); 0 keeps
+    /// every event forever.
+    #[arg(long, env = "BRIDGE_OUTBOX_RETENTION_HOURS", default_value_t = 168)]
+    outbox_retention_hours: u64,
     #[command(flatten)]
     kafka: KafkaArgs,
     /// Run the outbox relay (orders.outbox → Kafka). Several bridges may run it at once.
@@ -262,6 +266,7 @@ async fn main() -> anyhow::Result<()> {
                 health_interval_ms,
                 reservation_hold_secs,
                 sweep_interval_ms,
+                outbox_retention_hours,
                 kafka,
                 relay,
                 relay_batch_size,
@@ -290,6 +295,8 @@ async fn main() -> anyhow::Result<()> {
                 health_interval: std::time::Duration::from_millis(health_interval_ms),
                 reservation_hold: std::time::Duration::from_secs(reservation_hold_secs),
                 sweep_interval: std::time::Duration::from_millis(sweep_interval_ms),
+                outbox_retention: (outbox_retention_hours > 0)
+                    .then(|| std::time::Duration::from_secs(outbox_retention_hours.saturating_mul(3600))),
             })
             .await?;
             let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

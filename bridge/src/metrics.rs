@@ -6,6 +6,7 @@
 //! - `bridge_outbox_pending`, `bridge_outbox_lag_seconds` — unpublished outbox rows and the age of the oldest
 //!   (refreshed at most once a second, and when the relay goes idle);
 //! - `bridge_events_produced_total{topic}`, `bridge_events_produce_failures_total{topic}` — the relay;
+//! - `bridge_outbox_pruned_total` — published outbox rows deleted after their retention;
 //! - `bridge_events_consumed_total{topic, outcome}`, `bridge_consumer_lag{topic, partition}` — the
 //!   analytics consumer (outcome: `stored`, `dead_lettered`, `failed`).
 
@@ -79,6 +80,8 @@ pub struct Metrics {
     pub outbox_pending: Gauge,
     /// Age of the oldest unpublished outbox row, seconds (0 when none).
     pub outbox_lag_seconds: Gauge<f64, AtomicU64>,
+    /// Published outbox rows deleted after their retention.
+    pub outbox_pruned: Counter,
     produced: Family<TopicLabels, Counter>,
     produce_failures: Family<TopicLabels, Counter>,
     consumed: Family<ConsumedLabels, Counter>,
@@ -97,6 +100,7 @@ impl Metrics {
         let db_up = Gauge::default();
         let outbox_pending = Gauge::default();
         let outbox_lag_seconds = Gauge::<f64, AtomicU64>::default();
+        let outbox_pruned = Counter::default();
         let produced = Family::<TopicLabels, Counter>::default();
         let produce_failures = Family::<TopicLabels, Counter>::default();
         let consumed = Family::<ConsumedLabels, Counter>::default();
@@ -113,6 +117,7 @@ impl Metrics {
             "Age of the oldest unpublished outbox row (0 when none)",
             outbox_lag_seconds.clone(),
         );
+        registry.register("outbox_pruned", "Published outbox rows deleted after the retention", outbox_pruned.clone());
         registry.register("events_produced", "Events the outbox relay published, by topic", produced.clone());
         registry.register(
             "events_produce_failures",
@@ -131,6 +136,7 @@ impl Metrics {
             db_up,
             outbox_pending,
             outbox_lag_seconds,
+            outbox_pruned,
             produced,
             produce_failures,
             consumed,

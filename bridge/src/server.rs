@@ -43,6 +43,8 @@ pub struct Settings {
     pub reservation_hold: Duration,
     /// Period of the reservation sweeper.
     pub sweep_interval: Duration,
+    /// How long published outbox rows are kept ([`crate::retention`]); `None` keeps them forever.
+    pub outbox_retention: Option<Duration>,
     /// The outbox relay, when this bridge runs one.
     pub relay: Option<RelaySettings>,
     /// The analytics consumer, when this bridge runs one.
@@ -135,6 +137,14 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         tokio::spawn(crate::metrics::serve(metrics_listener, metrics.clone(), db.clone())),
         tokio::spawn(crate::sweeper::run(holds, settings.sweep_interval)),
     ];
+    if let Some(retention) = settings.outbox_retention {
+        background.push(tokio::spawn(crate::retention::run(
+            db.clone(),
+            metrics.clone(),
+            retention,
+            crate::retention::PERIOD,
+        )));
+    }
     if let Some(relay) = &relay {
         background.push(tokio::spawn(relay.clone().run()));
     }

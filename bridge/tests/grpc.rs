@@ -29,6 +29,7 @@ async fn start(database_url: &str) -> Running {
         health_interval: Duration::from_millis(100),
         reservation_hold: Duration::from_secs(120),
         sweep_interval: Duration::from_secs(1),
+        outbox_retention: None,
         relay: None,
         consumer: None,
     })

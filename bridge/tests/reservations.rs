@@ -110,6 +110,7 @@ async fn the_running_bridge_sweeps_expired_holds_on_its_own() {
         health_interval: Duration::from_secs(1),
         reservation_hold: Duration::from_millis(200),
         sweep_interval: Duration::from_millis(100),
+        outbox_retention: None,
         service_token: bridge::auth::ServiceToken::new(&bridge::auth::generate_token()).unwrap(),
         relay: None,
         consumer: None,

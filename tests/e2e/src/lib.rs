@@ -202,6 +202,7 @@ async fn spawn_devhost(overrides: &[(&str, &str)], events: Option<String>) -> an
         health_interval: Duration::from_secs(1),
         reservation_hold: Duration::from_secs(120),
         sweep_interval: Duration::from_secs(1),
+        outbox_retention: None,
         relay: events.as_ref().map(|_| bridge::relay::RelaySettings {
             kafka: kafka.clone(),
             database_url: database_url.clone(),
