@@ -17,6 +17,8 @@ use sha2::{Digest, Sha256};
 
 use crate::identity::{Identity, Role};
 
+mod eddsa;
+
 /// The `typ` claim of an access token (refresh tokens are opaque and never JWTs).
 pub const ACCESS_TOKEN_TYPE: &str = "access";
 /// The JOSE header `typ` of an access token (RFC 9068).
@@ -230,6 +232,7 @@ impl Verifier {
 
     /// Verifies `token` and returns the identity it carries.
     pub fn verify(&self, token: &str) -> Result<Identity, JwtError> {
+        eddsa::install();
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(JwtError::Malformed);
@@ -303,13 +306,12 @@ impl std::fmt::Debug for Signer {
 impl Signer {
     /// A signer from a PKCS#8 PEM private key (`-----BEGIN PRIVATE KEY-----`).
     pub fn from_pem(pem: &str) -> Result<Self, JwtError> {
-        use ed25519_dalek::pkcs8::DecodePrivateKey;
+        use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
         let signing = ed25519_dalek::SigningKey::from_pkcs8_pem(pem.trim())
             .map_err(|error| JwtError::InvalidKey(error.to_string()))?;
         let kid = thumbprint(&signing.verifying_key().to_bytes());
-        let key =
-            EncodingKey::from_ed_pem(pem.trim().as_bytes()).map_err(|error| JwtError::InvalidKey(error.to_string()))?;
-        Ok(Self { kid, key })
+        let der = signing.to_pkcs8_der().map_err(|error| JwtError::InvalidKey(error.to_string()))?;
+        Ok(Self { kid, key: EncodingKey::from_ed_der(der.as_bytes()) })
     }
 
     /// The key id put in every token header.
@@ -328,6 +330,7 @@ impl Signer {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         header.typ = typ.map(str::to_owned);
+        eddsa::install();
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|error| JwtError::InvalidKey(error.to_string()))
     }
 }
