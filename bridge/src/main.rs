@@ -106,8 +106,9 @@ struct ServeArgs {
     #[arg(long, env = "BRIDGE_SWEEP_INTERVAL_MS", default_value_t = 5000)]
     sweep_interval_ms: u64,
     /// How long a published outbox event is kept before it is deleted, in hours (Kafka holds it); 0 keeps
-    /// every event forever.
-    #[arg(long, env = "BRIDGE_OUTBOX_RETENTION_HOURS", default_value_t = 168)]
+    /// every event forever. At most 100 years, which Postgres's intervals still hold.
+    #[arg(long, env = "BRIDGE_OUTBOX_RETENTION_HOURS", default_value_t = 168,
+          value_parser = clap::value_parser!(u64).range(0..=876_000))]
     outbox_retention_hours: u64,
     #[command(flatten)]
     kafka: KafkaArgs,
