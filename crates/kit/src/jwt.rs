@@ -187,6 +187,8 @@ impl Verifier {
         if keys.is_empty() {
             return Err(JwtError::InvalidKey("no public key configured".to_owned()));
         }
+        // Every verification goes through a verifier, so building one is the moment to install.
+        eddsa::install();
         let keys = decoding_keys(keys, false)?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.leeway = LEEWAY_SECS;
@@ -232,7 +234,6 @@ impl Verifier {
 
     /// Verifies `token` and returns the identity it carries.
     pub fn verify(&self, token: &str) -> Result<Identity, JwtError> {
-        eddsa::install();
         let header = jsonwebtoken::decode_header(token).map_err(|_| JwtError::Malformed)?;
         if header.alg != Algorithm::EdDSA {
             return Err(JwtError::Malformed);
@@ -311,6 +312,8 @@ impl Signer {
             .map_err(|error| JwtError::InvalidKey(error.to_string()))?;
         let kid = thumbprint(&signing.verifying_key().to_bytes());
         let der = signing.to_pkcs8_der().map_err(|error| JwtError::InvalidKey(error.to_string()))?;
+        // Every signature goes through a signer, so building one is the moment to install.
+        eddsa::install();
         Ok(Self { kid, key: EncodingKey::from_ed_der(der.as_bytes()) })
     }
 
@@ -330,7 +333,6 @@ impl Signer {
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
         header.typ = typ.map(str::to_owned);
-        eddsa::install();
         jsonwebtoken::encode(&header, claims, &self.key).map_err(|error| JwtError::InvalidKey(error.to_string()))
     }
 }

@@ -18,8 +18,9 @@ static PROVIDER: CryptoProvider = CryptoProvider {
     jwk_utils: JwkUtils::new_unimplemented(),
 };
 
-/// Makes this provider jsonwebtoken's, before its first signature or verification. Cheap after the first
-/// call; a provider installed earlier (only this one ever is) stays.
+/// Makes this provider jsonwebtoken's, before its first signature or verification: called where a
+/// `Verifier` or `Signer` is built, which every use needs first. Later calls change nothing (only this
+/// provider is ever installed).
 pub(super) fn install() {
     let _already_installed = PROVIDER.install_default();
 }
