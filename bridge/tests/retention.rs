@@ -30,8 +30,9 @@ async fn remaining(db: &TestDb) -> Vec<Uuid> {
     rows.iter().map(|row| row.get(0)).collect()
 }
 
-fn pool(db: &TestDb) -> Database {
-    Database::new(&db.url, 2, Duration::from_secs(5)).unwrap()
+/// A pool for `url` whose every call gives up after a second.
+fn pool(url: &str) -> Database {
+    Database::new(url, 2, Duration::from_secs(1)).unwrap()
 }
 
 #[tokio::test]
@@ -52,13 +53,13 @@ async fn only_rows_published_before_the_retention_are_deleted_in_batches() {
 
     let retention = Duration::from_secs(7 * 24 * 3600);
     // Batches of 3: two full ones and a last of one.
-    assert_eq!(bridge::retention::prune(&pool(&db), retention, 3).await.unwrap(), 7);
+    assert_eq!(bridge::retention::prune(&pool(&db.url), retention, 3).await.unwrap(), 7);
     assert_eq!(remaining(&db).await, kept);
     // A second pass finds nothing.
-    assert_eq!(bridge::retention::prune(&pool(&db), retention, 3).await.unwrap(), 0);
+    assert_eq!(bridge::retention::prune(&pool(&db.url), retention, 3).await.unwrap(), 0);
     assert_eq!(remaining(&db).await, kept);
     // A batch size of 0 is taken as 1, not as a pass that never ends.
-    assert_eq!(bridge::retention::prune(&pool(&db), Duration::from_secs(3600), 0).await.unwrap(), 1);
+    assert_eq!(bridge::retention::prune(&pool(&db.url), Duration::from_secs(3600), 0).await.unwrap(), 1);
 }
 
 #[tokio::test]
@@ -70,7 +71,7 @@ async fn the_periodic_task_counts_what_it_deleted() {
     let fresh = row(&db, "1 minute", Some("1 minute")).await;
     let metrics = Arc::new(Metrics::new());
     let task = tokio::spawn(bridge::retention::run(
-        pool(&db),
+        pool(&db.url),
         metrics.clone(),
         Duration::from_secs(3600),
         Duration::from_millis(20),
@@ -88,14 +89,10 @@ async fn the_periodic_task_counts_what_it_deleted() {
 
 #[tokio::test]
 async fn a_database_that_does_not_answer_is_an_error_not_a_hang() {
-    let db = pool_at("postgres://postgres@127.0.0.1:1/none?sslmode=disable");
+    let db = pool("postgres://postgres@127.0.0.1:1/none?sslmode=disable");
     let pruned =
         tokio::time::timeout(Duration::from_secs(10), bridge::retention::prune(&db, Duration::from_secs(3600), 10))
             .await
             .expect("bounded by the pool's timeout");
     assert!(pruned.is_err());
-}
-
-fn pool_at(url: &str) -> Database {
-    Database::new(url, 1, Duration::from_secs(1)).unwrap()
 }
