@@ -5,15 +5,19 @@
 //! Stock is never oversold: a reservation locks its products in id order and takes every line or none, in one
 //! statement. It is *held* until the orders component writes the order (which commits it in the same
 //! statement) and expires otherwise: the [`crate::sweeper`] gives the units back.
+//!
+//! A reservation for a user may carry a units cap: the user's held and committed reservations within its
+//! window, this one included, hold at most so many units of each product, counted one reservation of that
+//! user at a time (`reservations::UnitsCap`).
 
 use std::time::Duration;
 
 use bridge_proto::catalog::v1::product_service_server::ProductService;
 use bridge_proto::catalog::v1::{
     CheckStockRequest, CheckStockResponse, GetProductByIdRequest, Product, ReleaseStockRequest, ReleaseStockResponse,
-    ReserveStockRequest, ReserveStockResponse, ReservedLine,
+    ReserveStockRequest, ReserveStockResponse, ReservedLine, UnitsCapExceeded,
 };
-use bridge_proto::limits::MAX_QUANTITY;
+use bridge_proto::limits::{MAX_QUANTITY, MAX_UNITS_CAP_WINDOW_SECS};
 use bridge_proto::BridgeError;
 use kit::db::Db;
 use products::store::Store;
@@ -68,9 +72,14 @@ impl Catalog {
     }
 
     /// `ReserveStock`: all lines or none, once per order id; with a `user_id`, only for an active user
-    /// (PERMISSION_DENIED otherwise; the check and the reservation are one call for the orders component).
+    /// (PERMISSION_DENIED otherwise; the check and the reservation are one call for the orders component),
+    /// and with a `units_cap` only within it (`units_cap_exceeded` otherwise, nothing reserved).
     pub async fn reserve(&self, request: ReserveStockRequest) -> Result<ReserveStockResponse, BridgeError> {
         let order_id = uuid_arg(&request.order_id, "order_id")?;
+        let cap = request.units_cap.map(units_cap).transpose()?;
+        if cap.is_some() && request.user_id.is_empty() {
+            return Err(BridgeError::Invalid("units_cap needs a user_id".to_owned()));
+        }
         let user_id = match request.user_id.as_str() {
             "" => None,
             user_id => {
@@ -90,14 +99,26 @@ impl Catalog {
                 Ok(Line { product_id: uuid_arg(&item.product_id, "items.product_id")?, quantity: item.quantity })
             })
             .collect::<Result<Vec<_>, BridgeError>>()?;
-        let reservation = reservations::reserve(&self.db, order_id, user_id, &lines, self.hold).await.map_err(
-            |error| match error {
-                reservations::Error::Invalid(message) => BridgeError::Invalid(message),
-                reservations::Error::NotForSale(_) => BridgeError::NotFound(error.to_string()),
-                reservations::Error::Short { .. } => BridgeError::InsufficientStock(error.to_string()),
-                reservations::Error::Db(error) => unavailable(&error),
-            },
-        )?;
+        let reservation = match reservations::reserve(&self.db, order_id, user_id, &lines, self.hold, cap).await {
+            Ok(reservation) => reservation,
+            Err(reservations::Error::OverCap { product_id, retry_after_secs }) => {
+                tracing::info!(%order_id, %product_id, "reservation refused: units cap");
+                return Ok(ReserveStockResponse {
+                    newly_reserved: false,
+                    lines: Vec::new(),
+                    units_cap_exceeded: Some(UnitsCapExceeded {
+                        product_id: product_id.to_string(),
+                        retry_after_secs: i64::try_from(retry_after_secs).unwrap_or(i64::MAX),
+                    }),
+                });
+            }
+            Err(error @ reservations::Error::NotForSale(_)) => return Err(BridgeError::NotFound(error.to_string())),
+            Err(error @ reservations::Error::Short { .. }) => {
+                return Err(BridgeError::InsufficientStock(error.to_string()))
+            }
+            Err(reservations::Error::Invalid(message)) => return Err(BridgeError::Invalid(message)),
+            Err(reservations::Error::Db(error)) => return Err(unavailable(&error)),
+        };
         if reservation.newly_reserved {
             tracing::info!(%order_id, lines = reservation.lines.len(), "stock reserved (held)");
         }
@@ -114,6 +135,7 @@ impl Catalog {
                     currency: line.currency,
                 })
                 .collect(),
+            units_cap_exceeded: None,
         })
     }
 
@@ -127,6 +149,20 @@ impl Catalog {
         }
         Ok(ReleaseStockResponse { released })
     }
+}
+
+/// A request's units cap, checked: at least one unit, a window of one second to ten years.
+fn units_cap(cap: bridge_proto::catalog::v1::UnitsCap) -> Result<reservations::UnitsCap, BridgeError> {
+    if cap.max_units_per_product < 1 {
+        return Err(BridgeError::Invalid("units_cap.max_units_per_product must be at least 1".to_owned()));
+    }
+    let window = u64::try_from(cap.window_secs)
+        .ok()
+        .filter(|secs| (1..=MAX_UNITS_CAP_WINDOW_SECS.unsigned_abs()).contains(secs))
+        .ok_or_else(|| {
+            BridgeError::Invalid(format!("units_cap.window_secs must be 1 to {MAX_UNITS_CAP_WINDOW_SECS}"))
+        })?;
+    Ok(reservations::UnitsCap { max_units: cap.max_units_per_product, window: Duration::from_secs(window) })
 }
 
 #[tonic::async_trait]

@@ -76,13 +76,13 @@ async fn only_a_reservation_that_sells_out_or_restocks_a_product_moves_the_catal
     let version = db.catalog_version().await;
 
     let order = uuid::Uuid::new_v4().to_string();
-    bridge.reserve_stock(&order, None, &[line(&mugs, 2)]).await.unwrap();
+    bridge.reserve_stock(&order, None, &[line(&mugs, 2)], None).await.unwrap();
     assert_eq!(db.catalog_version().await, version, "5 -> 3 keeps every cached listing");
     assert!(bridge.release_stock(&order).await.unwrap());
     assert_eq!(db.catalog_version().await, version, "3 -> 5 too");
 
     let last = uuid::Uuid::new_v4().to_string();
-    bridge.reserve_stock(&last, None, &[line(&mugs, 5)]).await.unwrap();
+    bridge.reserve_stock(&last, None, &[line(&mugs, 5)], None).await.unwrap();
     let sold_out = db.catalog_version().await;
     assert!(sold_out > version, "5 -> 0: the product leaves `in_stock` listings");
     assert!(bridge.release_stock(&last).await.unwrap());
@@ -100,16 +100,16 @@ async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
     let order = uuid::Uuid::new_v4().to_string();
     let version = db.catalog_version().await;
 
-    let short = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 2)]).await;
+    let short = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 2)], None).await;
     assert!(matches!(short, Err(BridgeError::InsufficientStock(_))), "{short:?}");
     assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (5, 1), "nothing reserved");
 
-    let reserved = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 1)]).await.unwrap();
+    let reserved = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 1)], None).await.unwrap();
     assert!(reserved.newly_reserved);
     assert_eq!(reserved.lines.len(), 2);
     assert!(reserved.lines.iter().all(|l| l.unit_price_cents == 1250 && l.name == "Mug"));
     assert!(db.catalog_version().await > version, "selling the last pen changes what `in_stock` listings show");
-    let repeated = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 1)]).await.unwrap();
+    let repeated = bridge.reserve_stock(&order, None, &[line(&mugs, 2), line(&pens, 1)], None).await.unwrap();
     assert!(!repeated.newly_reserved);
     assert_eq!(repeated.lines.len(), 2);
     assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (3, 0), "reserved once");
@@ -120,12 +120,15 @@ async fn a_reservation_is_all_or_nothing_once_per_order_and_released_once() {
     assert_eq!((db.stock(&mugs).await, db.stock(&pens).await), (5, 1));
 
     let other = uuid::Uuid::new_v4().to_string();
-    let duplicate = bridge.reserve_stock(&other, None, &[line(&mugs, 1), line(&mugs, 1)]).await;
+    let duplicate = bridge.reserve_stock(&other, None, &[line(&mugs, 1), line(&mugs, 1)], None).await;
     assert!(matches!(duplicate, Err(BridgeError::Invalid(_))));
-    assert!(matches!(bridge.reserve_stock(&other, None, &[]).await, Err(BridgeError::Invalid(_))));
+    assert!(matches!(bridge.reserve_stock(&other, None, &[], None).await, Err(BridgeError::Invalid(_))));
     let unknown = uuid::Uuid::new_v4().to_string();
-    assert!(matches!(bridge.reserve_stock(&other, None, &[line(&unknown, 1)]).await, Err(BridgeError::NotFound(_))));
-    assert!(matches!(bridge.reserve_stock("nope", None, &[line(&mugs, 1)]).await, Err(BridgeError::Invalid(_))));
+    assert!(matches!(
+        bridge.reserve_stock(&other, None, &[line(&unknown, 1)], None).await,
+        Err(BridgeError::NotFound(_))
+    ));
+    assert!(matches!(bridge.reserve_stock("nope", None, &[line(&mugs, 1)], None).await, Err(BridgeError::Invalid(_))));
     running.stop().await.unwrap();
 }
 
@@ -139,7 +142,7 @@ async fn fifty_concurrent_orders_for_the_last_ten_units_reserve_exactly_ten() {
         let bridge = bridge.clone();
         let product = product.clone();
         tokio::spawn(async move {
-            bridge.reserve_stock(&uuid::Uuid::new_v4().to_string(), None, &[line(&product, 1)]).await
+            bridge.reserve_stock(&uuid::Uuid::new_v4().to_string(), None, &[line(&product, 1)], None).await
         })
     });
     let results = futures::future::join_all(attempts).await;

@@ -1,12 +1,13 @@
 //! The reservation state machine end to end on a real database: held until the order is written (which
 //! commits it), released by the sweeper when the order never appears, released by a cancellation, and never
-//! answered with old lines once released. The bridge's catalog service is called in-process, as its gRPC
+//! answered with old lines once released; and a customer's units cap, counted over their held and committed
+//! reservations, also under concurrency. The bridge's catalog service is called in-process, as its gRPC
 //! methods do; the order write and cancel are the orders component's own statements.
 
 use std::time::Duration;
 
 use bridge::catalog::Catalog;
-use bridge_proto::catalog::v1::{ReserveStockRequest, StockLine};
+use bridge_proto::catalog::v1::{ReserveStockRequest, ReserveStockResponse, StockLine, UnitsCap};
 use bridge_proto::BridgeError;
 use kit::db::Db;
 use orders::store::{Inserted, Item, NewOrder};
@@ -22,6 +23,25 @@ fn request(order_id: Uuid, user_id: Option<Uuid>, lines: &[(&str, i32)]) -> Rese
             .iter()
             .map(|(product_id, quantity)| StockLine { product_id: (*product_id).to_owned(), quantity: *quantity })
             .collect(),
+        units_cap: None,
+    }
+}
+
+/// [`request`] for a customer, within a cap of `max` units per product over `window_secs`.
+fn capped(order_id: Uuid, user_id: Uuid, lines: &[(&str, i32)], max: i64, window_secs: i64) -> ReserveStockRequest {
+    let units_cap = Some(UnitsCap { max_units_per_product: max, window_secs });
+    ReserveStockRequest { units_cap, ..request(order_id, Some(user_id), lines) }
+}
+
+/// The product and Retry-After of a reservation the cap refused; panics on any other answer.
+fn refused(answer: Result<ReserveStockResponse, BridgeError>) -> (String, i64) {
+    match answer {
+        Ok(ReserveStockResponse { units_cap_exceeded: Some(over), lines, newly_reserved: false })
+            if lines.is_empty() =>
+        {
+            (over.product_id, over.retry_after_secs)
+        }
+        other => panic!("expected a refusal by the units cap: {other:?}"),
     }
 }
 
@@ -205,4 +225,154 @@ async fn an_inactive_product_is_not_found_for_reads_and_reservations() {
     let refused = catalog.reserve(request(Uuid::now_v7(), None, &[(&mugs, 1)])).await;
     assert!(matches!(refused, Err(BridgeError::NotFound(_))), "{refused:?}");
     assert_eq!(db.stock(&mugs).await, 5);
+}
+
+#[tokio::test]
+async fn held_and_committed_reservations_count_against_a_customers_units_cap() {
+    let db = TestDb::new("pc_bridge").await;
+    let store = connect(&db);
+    let catalog = Catalog::new(store.clone(), Duration::from_secs(60));
+    let (mugs, cups) = (db.product(100).await, db.product(100).await);
+    let customer = user(&db, true).await;
+    let day = 86_400;
+
+    // Held: a placement still in flight counts for the next one, which is refused for a moment only.
+    let first = Uuid::now_v7();
+    catalog.reserve(capped(first, customer, &[(&mugs, 15), (&cups, 1)], 20, day)).await.unwrap();
+    let over = catalog.reserve(capped(Uuid::now_v7(), customer, &[(&cups, 2), (&mugs, 6)], 20, day)).await;
+    assert_eq!(refused(over), (mugs.clone(), 2));
+    assert_eq!((db.stock(&mugs).await, db.stock(&cups).await), (85, 99), "the refusal reserved nothing");
+
+    // Committed: counted until the order leaves the window, which Retry-After says.
+    assert!(matches!(write_order(&store, first, customer, &mugs, 15).await, Inserted::Written(_)));
+    let (product, retry_after) =
+        refused(catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 6)], 20, day)).await);
+    assert_eq!(product, mugs);
+    assert!((day - 60..=day).contains(&retry_after), "{retry_after}");
+
+    // Exactly the cap passes; a repeat of a reserved order id is answered, not refused.
+    let last = Uuid::now_v7();
+    assert!(catalog.reserve(capped(last, customer, &[(&mugs, 5)], 20, day)).await.unwrap().newly_reserved);
+    let repeat = catalog.reserve(capped(first, customer, &[(&mugs, 15), (&cups, 1)], 20, day)).await.unwrap();
+    assert_eq!((repeat.newly_reserved, repeat.lines.len(), repeat.units_cap_exceeded), (false, 2, None));
+    assert_eq!(db.stock(&mugs).await, 80);
+
+    // A released reservation no longer counts; the cap is per customer, and only applies when asked for.
+    assert!(catalog.release(&last.to_string()).await.unwrap().released);
+    assert!(catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 5)], 20, day)).await.unwrap().newly_reserved);
+    let other = user(&db, true).await;
+    assert!(catalog.reserve(capped(Uuid::now_v7(), other, &[(&mugs, 20)], 20, day)).await.unwrap().newly_reserved);
+    assert!(catalog.reserve(request(Uuid::now_v7(), Some(customer), &[(&mugs, 20)])).await.unwrap().newly_reserved);
+}
+
+#[tokio::test]
+async fn reservations_made_before_the_window_do_not_count() {
+    let db = TestDb::new("pc_bridge").await;
+    let store = connect(&db);
+    let catalog = Catalog::new(store.clone(), Duration::from_secs(60));
+    let mugs = db.product(100).await;
+    let customer = user(&db, true).await;
+    let old = Uuid::now_v7();
+    catalog.reserve(capped(old, customer, &[(&mugs, 20)], 20, 3600)).await.unwrap();
+    write_order(&store, old, customer, &mugs, 20).await;
+    refused(catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 1)], 20, 3600)).await);
+    db.client
+        .execute(
+            "UPDATE catalog.stock_reservations SET created_at = now() - interval '61 minutes' WHERE order_id = $1",
+            &[&old],
+        )
+        .await
+        .unwrap();
+    assert!(catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 20)], 20, 3600)).await.unwrap().newly_reserved);
+}
+
+#[tokio::test]
+async fn concurrent_reservations_of_one_customer_cannot_pass_the_cap_together() {
+    let db = TestDb::new("pc_bridge").await;
+    let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
+    let (mugs, cups) = (db.product(1000).await, db.product(1000).await);
+    let customer = user(&db, true).await;
+    // Each asks for the whole cap of mugs; half of them lock cups first in their line list.
+    let attempts = (0..10).map(|n| {
+        let lines: Vec<(&str, i32)> =
+            if n % 2 == 0 { vec![(&mugs, 20), (&cups, 1)] } else { vec![(&cups, 1), (&mugs, 20)] };
+        catalog.reserve(capped(Uuid::now_v7(), customer, &lines, 20, 86_400))
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let reserved = answers.iter().filter(|answer| answer.as_ref().is_ok_and(|r| r.newly_reserved)).count();
+    let capped_out =
+        answers.iter().filter(|answer| answer.as_ref().is_ok_and(|r| r.units_cap_exceeded.is_some())).count();
+    assert_eq!((reserved, capped_out), (1, 9), "{answers:?}");
+    assert_eq!((db.stock(&mugs).await, db.stock(&cups).await), (980, 999));
+}
+
+#[tokio::test]
+async fn a_units_cap_out_of_bounds_or_without_a_customer_is_invalid() {
+    let db = TestDb::new("pc_bridge").await;
+    let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
+    let mugs = db.product(5).await;
+    let customer = user(&db, true).await;
+    for (max, window_secs) in [(0, 60), (-1, 60), (20, 0), (20, -5), (20, 315_360_001)] {
+        let answer = catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 1)], max, window_secs)).await;
+        assert!(matches!(answer, Err(BridgeError::Invalid(_))), "{max}, {window_secs}: {answer:?}");
+    }
+    let anonymous =
+        ReserveStockRequest { user_id: String::new(), ..capped(Uuid::now_v7(), customer, &[(&mugs, 1)], 20, 60) };
+    assert!(matches!(catalog.reserve(anonymous).await, Err(BridgeError::Invalid(_))));
+    assert_eq!(db.stock(&mugs).await, 5);
+}
+
+#[tokio::test]
+async fn the_cap_reads_one_customers_reservations_by_key_whatever_the_statistics_say() {
+    let db = TestDb::new("pc_bridge").await;
+    let (customer, mugs) = (user(&db, true).await, db.product(10).await);
+    // Ten customers with 500 live reservations each, and statistics that say so.
+    db.client
+        .batch_execute(&format!(
+            "INSERT INTO catalog.stock_reservations (order_id, user_id, state, lines, expires_at) \
+             SELECT gen_random_uuid(), CASE WHEN c = 0 THEN '{customer}'::uuid ELSE md5(c::text)::uuid END, \
+               'committed', jsonb_build_array(jsonb_build_object('product_id', '{mugs}', 'quantity', 1)), now() \
+             FROM generate_series(0, 9) c, generate_series(1, 500); \
+             ANALYZE catalog.stock_reservations;"
+        ))
+        .await
+        .unwrap();
+    // The cap's query, as the function runs it: with its generic plan.
+    let function = db
+        .client
+        .query_one("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'catalog.reserve_stock'::regproc", &[])
+        .await
+        .unwrap();
+    let (body, settings): (String, Vec<String>) = (function.get(0), function.get(1));
+    assert!(settings.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{settings:?}");
+    let start = body.find("SELECT jsonb_build_object").unwrap();
+    let query = body[start..].split_once("LIMIT 1;").unwrap().0.replace("INTO refusal", "");
+    db.client
+        .batch_execute(&format!(
+            "SET plan_cache_mode = force_generic_plan; \
+             PREPARE cap(uuid, uuid, jsonb, int8, int8, int8) AS {query} LIMIT 1"
+        ))
+        .await
+        .unwrap();
+    let explain = format!(
+        "EXPLAIN (FORMAT JSON) EXECUTE cap(gen_random_uuid(), '{customer}', \
+         '[{{\"product_id\": \"{mugs}\", \"quantity\": 1}}]', 60000, 20, 86400)"
+    );
+    let rows = db.client.simple_query(&explain).await.unwrap();
+    let plan = rows
+        .iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        })
+        .unwrap();
+    assert!(!plan.contains("\"Seq Scan\""), "one customer's reservations are found by key: {plan}");
+    assert!(plan.contains("stock_reservations_user_idx"), "{plan}");
+
+    let catalog = Catalog::new(connect(&db), Duration::from_secs(60));
+    let (product, _) = refused(catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 1)], 500, 86_400)).await);
+    assert_eq!(product, mugs, "500 held: one more is over a cap of 500");
+    assert!(
+        catalog.reserve(capped(Uuid::now_v7(), customer, &[(&mugs, 1)], 501, 86_400)).await.unwrap().newly_reserved
+    );
 }

@@ -127,12 +127,17 @@ mod component {
             order_id: String,
             user_id: String,
             items: Vec<catalog::StockLine>,
+            units_cap: Option<catalog::UnitsCap>,
         ) -> Result<catalog::Reservation, catalog::Error> {
             let items = items
                 .into_iter()
                 .map(|line| catalog_pb::StockLine { product_id: line.product_id, quantity: line.quantity })
                 .collect();
-            let request = catalog_pb::ReserveStockRequest { order_id, user_id, items };
+            let units_cap = units_cap.map(|cap| catalog_pb::UnitsCap {
+                max_units_per_product: cap.max_units_per_product,
+                window_secs: cap.window_secs,
+            });
+            let request = catalog_pb::ReserveStockRequest { order_id, user_id, items, units_cap };
             let reply: catalog_pb::ReserveStockResponse = call(methods::RESERVE_STOCK, &request_id, &request)?;
             Ok(catalog::Reservation {
                 newly_reserved: reply.newly_reserved,
@@ -147,6 +152,10 @@ mod component {
                         currency: line.currency,
                     })
                     .collect(),
+                units_cap_exceeded: reply.units_cap_exceeded.map(|over| catalog::UnitsCapExceeded {
+                    product_id: over.product_id,
+                    retry_after_secs: over.retry_after_secs,
+                }),
             })
         }
 

@@ -10,7 +10,7 @@
 //! - [`orders`]: the `/orders` handlers.
 //! - [`domain`]: the validated order request and the Idempotency-Key.
 //! - [`events`]: the CloudEvents written to the outbox.
-//! - [`limits`]: per-user limits on placing orders (rate, units per product), in Redis.
+//! - [`limits`]: per-user limits on placing orders: the rate in Redis, the units cap the bridge applies.
 //! - [`store`]: the SQL (each write one statement).
 //! - [`error`]: the error type and its mapping to problem responses.
 

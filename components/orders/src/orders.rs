@@ -1,15 +1,14 @@
 //! The `/orders` routes.
 //!
-//! Placing an order, in this order: validate the body; count the placement against the user's rate limit and
-//! claim its units (one Redis script, [`crate::limits`]); answer a repeated Idempotency-Key from its first
-//! order; check the claimed units against the user's per-product cap; in one bridge call, check that the user
-//! is active and reserve the stock (the bridge returns each line's name and price — the only prices used; the
-//! reservation is *held* until the write); write order, items, outbox event and key and commit the reservation
-//! in one statement, which also answers the order as written (no read after the write); release the held
-//! reservation if that write fails (if even that fails, the bridge's sweeper releases it when the hold
-//! expires). The relay learns of the event from the outbox's NOTIFY trigger, so placing an order needs no
-//! bridge call after the reservation. A customer sees and cancels only their own orders (others are 404); an
-//! admin sees all.
+//! Placing an order, in this order: validate the body; count the placement against the user's rate limit (one
+//! Redis round trip, [`crate::limits`]); answer a repeated Idempotency-Key from its first order; in one bridge
+//! call, check that the user is active and reserve the stock within the user's units cap (the bridge returns
+//! each line's name and price — the only prices used; the reservation is *held* until the write); write
+//! order, items, outbox event and key and commit the reservation in one statement, which also answers the
+//! order as written (no read after the write); release the held reservation if that write fails (if even
+//! that fails, the bridge's sweeper releases it when the hold expires). The relay learns of the event from
+//! the outbox's NOTIFY trigger, so placing an order needs no bridge call after the reservation. A customer
+//! sees and cancels only their own orders (others are 404); an admin sees all.
 
 use http::StatusCode;
 use kit::bridge::{Bridge, BridgeError, ReservedLine, StockLine};
@@ -35,33 +34,14 @@ pub async fn place(db: &Db, bridge: &Bridge, limits: &OrderLimits, request: &Req
     let order_request = OrderRequest::parse(body)?;
     let key = idempotency_key(request.headers().get("idempotency-key"))?;
     let hash = order_request.hash();
-    // Counted, and its units claimed, before anything costs a query or a bridge call.
-    let claim = limits.admit(user_id, &order_request.lines).await?;
-    let placed = async {
-        // A replay answers its first order even when that order took the user to the units cap.
-        if let Some(key) = &key {
-            if let Some(order) = replay(db, user_id, key, &hash).await? {
-                return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
-            }
+    // Counted before anything costs a query or a bridge call.
+    limits.admit(user_id, &order_request.lines).await?;
+    // A replay answers its first order even when that order took the user to the units cap.
+    if let Some(key) = &key {
+        if let Some(order) = replay(db, user_id, key, &hash).await? {
+            return Ok(kit::http::created(&format!("/orders/{}", order.id), &order));
         }
-        limits.check_units(db, user_id, &claim).await?;
-        reserve_and_write(db, bridge, &identity, user_id, &order_request, key, hash).await
     }
-    .await;
-    limits.release(claim).await;
-    placed
-}
-
-/// The part of [`place`] that holds its claim on the units: reserve, write, answer.
-async fn reserve_and_write(
-    db: &Db,
-    bridge: &Bridge,
-    identity: &Identity,
-    user_id: Uuid,
-    order_request: &OrderRequest,
-    key: Option<String>,
-    hash: Vec<u8>,
-) -> Result<Response, Error> {
     let order_id = match &key {
         Some(key) => keyed_order_id(&identity.user_id, key),
         None => Uuid::now_v7(),
@@ -71,12 +51,17 @@ async fn reserve_and_write(
         .iter()
         .map(|(product, quantity)| StockLine { product_id: product.to_string(), quantity: *quantity })
         .collect();
-    // The one bridge call of an order: the user must be active, and the stock is held for this order id.
-    let reservation = match bridge.reserve_stock(&order_id.to_string(), Some(&identity.user_id), &lines).await {
+    // The one bridge call of an order: the user must be active and within the units cap, and the stock is
+    // held for this order id.
+    let cap = Some(limits.units_cap());
+    let reservation = match bridge.reserve_stock(&order_id.to_string(), Some(&identity.user_id), &lines, cap).await {
         Ok(reservation) => reservation,
         Err(BridgeError::Forbidden(_)) => return Err(Error::UserInactive),
         Err(error) => return Err(error.into()),
     };
+    if let Some(over) = reservation.units_cap_exceeded {
+        return Err(limits.refused(user_id, over));
+    }
 
     let written = write(db, order_id, user_id, &reservation.lines, key.clone().map(|key| (key, hash.clone()))).await;
     let order = match written {

@@ -3,11 +3,10 @@
 //! which also commits the order's stock reservation; a cancellation releases it in the same statement (the
 //! release SQL is the `reservations` crate's, the catalog's, included here).
 //!
-//! The two statements of every placement, the units check and the write, are PL/pgSQL functions
-//! (`orders.held_units`, `orders.place_order`, migration V53). Spin's client prepares every statement anew
-//! and closes it after one use, so Postgres parsed and planned them for every order, which cost it more than
-//! running them; a function's plans stay cached for the life of the pooled connection, and these two are set
-//! to use their generic plan from the first call.
+//! The statement of every placement, the write, is a PL/pgSQL function (`orders.place_order`, migration
+//! V53). Spin's client prepares every statement anew and closes it after one use, so Postgres parsed and
+//! planned it for every order, which cost it more than running it; a function's plans stay cached for the
+//! life of the pooled connection, and this one is set to use its generic plan from the first call.
 
 use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
@@ -257,98 +256,4 @@ pub async fn cancel(db: &Db, id: Uuid, event_id: Uuid, event: serde_json::Value)
     }
     let done: Cancelled = db.query_one(&sql, &[id.into(), event_id.into(), Value::Jsonb(event)]).await?;
     Ok(done.cancelled == 1)
-}
-
-/// Units of one product a user holds in recent orders.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct HeldUnits {
-    /// The product.
-    pub product_id: Uuid,
-    /// Units in the user's orders of the window that are not cancelled.
-    pub units: i64,
-    /// Seconds until the oldest of those orders leaves the window (`None` when there is none).
-    pub frees_in_secs: Option<i64>,
-}
-
-/// The statement of [`held_units`]: the `orders.held_units` function (migration V53), whose plan Postgres
-/// keeps per connection. It finds the customer's recent orders by their index and their lines by the items'
-/// primary key (`order_id = ANY`), so the cost follows that customer's orders: joined as tables, the planner
-/// read the whole `order_items` table for every placement once its statistics said a customer has many
-/// orders (a few heavy customers are enough).
-const HELD_UNITS: &str =
-    "SELECT product_id, units, frees_in_secs FROM orders.held_units($1::uuid, $2::jsonb, $3::int8)";
-
-/// For each of `products`, the units `user_id` holds in orders placed in the last `window_secs` seconds
-/// and not cancelled — one row per product, zero when there is nothing (so the statement always yields
-/// rows). Orders stay `confirmed` once placed (there is no fulfilment step yet), hence the window.
-pub async fn held_units(
-    db: &Db,
-    user_id: Uuid,
-    products: &[Uuid],
-    window_secs: i64,
-) -> Result<Vec<HeldUnits>, DbError> {
-    let products = serde_json::to_value(products).map_err(|e| DbError::Conversion(e.to_string()))?;
-    db.query_all(HELD_UNITS, &[user_id.into(), Value::Jsonb(products), window_secs.into()]).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The generic plan (the one the function is set to use) of the query inside `orders.held_units`, for
-    /// `user_id` and `product`, as JSON text.
-    async fn plan(test: &testkit::TestDb, user_id: Uuid, product: &str) -> String {
-        let function = test
-            .client
-            .query_one("SELECT prosrc, proconfig FROM pg_proc WHERE oid = 'orders.held_units'::regproc", &[])
-            .await
-            .unwrap();
-        let (body, settings): (String, Vec<String>) = (function.get(0), function.get(1));
-        // The plan explained below is the one the function runs.
-        assert!(settings.contains(&"plan_cache_mode=force_generic_plan".to_owned()), "{settings:?}");
-        let query = body.split_once("RETURN QUERY").unwrap().1.rsplit_once(';').unwrap().0;
-        test.client
-            .batch_execute(&format!(
-                "SET plan_cache_mode = force_generic_plan; PREPARE held(uuid, jsonb, int8) AS {query}"
-            ))
-            .await
-            .unwrap();
-        let explain = format!("EXPLAIN (FORMAT JSON) EXECUTE held('{user_id}', '[\"{product}\"]', 86400)");
-        let rows = test.client.simple_query(&explain).await.unwrap();
-        let plan = rows.iter().find_map(|message| match message {
-            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
-            _ => None,
-        });
-        test.client.batch_execute("DEALLOCATE held; RESET plan_cache_mode").await.unwrap();
-        plan.unwrap()
-    }
-
-    #[tokio::test]
-    async fn a_customers_held_units_are_read_by_key_whatever_the_statistics_say() {
-        let test = testkit::TestDb::new("pc_orders").await;
-        let (customer, mugs) = (test.customer().await, test.product(10).await);
-        // Ten customers with 500 recent orders each, and statistics that say so: joined as tables, the
-        // planner would read every customer's lines to count one customer's.
-        test.client
-            .batch_execute(&format!(
-                "INSERT INTO orders.orders (id, user_id, status, total_cents, currency, created_at) \
-                 SELECT gen_random_uuid(), CASE WHEN c = 0 THEN '{customer}'::uuid ELSE md5(c::text)::uuid END, \
-                   'confirmed', 1250, 'EUR', now() \
-                 FROM generate_series(0, 9) c, generate_series(1, 500); \
-                 INSERT INTO orders.order_items (order_id, product_id, name, unit_price_cents, quantity) \
-                 SELECT id, '{mugs}', 'Mug', 1250, 1 FROM orders.orders; \
-                 ANALYZE orders.orders; ANALYZE orders.order_items;"
-            ))
-            .await
-            .unwrap();
-
-        let plan = plan(&test, customer, &mugs).await;
-        assert!(!plan.contains("\"Seq Scan\""), "the lines are found by key: {plan}");
-        let db = test.db();
-        let mugs_id = Uuid::parse_str(&mugs).unwrap();
-        let held = held_units(&db, customer, &[mugs_id], 86_400).await.unwrap();
-        assert_eq!(held.iter().map(|row| (row.product_id, row.units)).collect::<Vec<_>>(), [(mugs_id, 500)]);
-        let other = held_units(&db, test.customer().await, &[mugs_id], 86_400).await.unwrap();
-        assert_eq!((other[0].units, other[0].frees_in_secs), (0, None));
-    }
 }

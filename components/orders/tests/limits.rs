@@ -1,28 +1,23 @@
-//! The order limits against a real Redis and Postgres: one script counts a placement and claims its units,
-//! refusing past the rate with nothing claimed; claimed units count against the cap until released, and
-//! committed orders count after; a line over the cap alone is a 422 that counts nothing; with Redis down the
-//! limits fail open to what Postgres shows.
-
-mod common;
+//! The order limits against a real Redis: every placement is counted against the rate first, refused past
+//! it; a line over the units cap alone is a 422 that counts nothing; with Redis down the rate fails open. The
+//! units cap itself is applied by the bridge as it reserves (bridge/tests/reservations.rs); here, only what
+//! the component asks it for.
 
 use std::collections::HashMap;
 use std::time::Duration;
 
-use common::place;
+use kit::bridge::{UnitsCap, UnitsCapExceeded};
 use kit::cache::Cache;
 use kit::Config;
 use orders::error::Error;
 use orders::limits::OrderLimits;
-use testkit::{TestDb, TestKeys};
+use testkit::TestKeys;
 use uuid::Uuid;
 
-fn limits(keys: &TestKeys, cache: Cache, rate: i64, cap: i64) -> OrderLimits {
-    let config = Config::from_map(HashMap::from([
-        ("redis_key_prefix".to_owned(), keys.prefix.clone()),
-        ("order_rate_limit".to_owned(), rate.to_string()),
-        ("order_max_units_per_product".to_owned(), cap.to_string()),
-    ]));
-    OrderLimits::from_config(&config, cache).unwrap()
+fn limits(keys: &TestKeys, cache: Cache, settings: &[(&str, &str)]) -> OrderLimits {
+    let mut config = HashMap::from([("redis_key_prefix".to_owned(), keys.prefix.clone())]);
+    config.extend(settings.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())));
+    OrderLimits::from_config(&Config::from_map(config), cache).unwrap()
 }
 
 async fn counter(keys: &TestKeys, name: &str) -> Option<i64> {
@@ -31,93 +26,56 @@ async fn counter(keys: &TestKeys, name: &str) -> Option<i64> {
 }
 
 #[tokio::test]
-async fn past_the_rate_a_placement_is_refused_and_claims_nothing() {
+async fn past_the_rate_a_placement_is_refused_and_every_attempt_counts() {
     let keys = TestKeys::new(&format!("limits-{}", Uuid::new_v4().simple()));
-    let limits = limits(&keys, keys.cache(), 2, 20);
+    let limits = limits(&keys, keys.cache(), &[("order_rate_limit", "2")]);
     let (user_id, product) = (Uuid::now_v7(), Uuid::now_v7());
-    let units = format!("units:{user_id}:{product}");
     for _ in 0..2 {
-        let claim = limits.admit(user_id, &[(product, 3)]).await.unwrap();
-        assert_eq!(counter(&keys, &units).await, Some(3));
-        limits.release(claim).await;
-        assert_eq!(counter(&keys, &units).await, None, "a released counter at zero is deleted");
+        limits.admit(user_id, &[(product, 3)]).await.unwrap();
     }
     match limits.admit(user_id, &[(product, 3)]).await {
         Err(Error::TooManyOrders(retry_after)) => assert!((1..=60).contains(&retry_after)),
         other => panic!("third placement in the window: {other:?}"),
     }
-    assert_eq!(counter(&keys, &units).await, None, "a refused placement claimed units");
-    assert_eq!(counter(&keys, &format!("rate:{user_id}")).await, Some(3), "every attempt is counted");
+    assert_eq!(counter(&keys, &format!("rate:{user_id}")).await, Some(3));
+    // Another customer has a window of their own.
+    limits.admit(Uuid::now_v7(), &[(product, 3)]).await.unwrap();
 }
 
 #[tokio::test]
 async fn a_line_over_the_cap_alone_is_invalid_and_counts_nothing() {
     let keys = TestKeys::new(&format!("limits-{}", Uuid::new_v4().simple()));
-    let limits = limits(&keys, keys.cache(), 10, 20);
+    let limits = limits(&keys, keys.cache(), &[("order_max_units_per_product", "20")]);
     let user_id = Uuid::now_v7();
     match limits.admit(user_id, &[(Uuid::now_v7(), 1), (Uuid::now_v7(), 21)]).await {
         Err(Error::Request(problem)) => assert_eq!(problem.status, 422),
         other => panic!("21 units against a cap of 20: {other:?}"),
     }
     assert_eq!(counter(&keys, &format!("rate:{user_id}")).await, None);
+    limits.admit(user_id, &[(Uuid::now_v7(), 20)]).await.unwrap();
 }
 
 #[tokio::test]
-async fn units_in_flight_and_committed_count_against_the_cap_until_released() {
-    let test = TestDb::new("pc_orders").await;
-    let db = test.db();
-    let keys = TestKeys::new(&test.name);
-    let limits = limits(&keys, keys.cache(), 100, 20);
-    let user_id = test.customer().await;
-    let mugs = Uuid::parse_str(&test.product(100).await).unwrap();
-    let cups = Uuid::parse_str(&test.product(100).await).unwrap();
-
-    // Two placements in flight at once: the second sees the first's units.
-    let first = limits.admit(user_id, &[(mugs, 15), (cups, 1)]).await.unwrap();
-    limits.check_units(&db, user_id, &first).await.unwrap();
-    let second = limits.admit(user_id, &[(cups, 2), (mugs, 6)]).await.unwrap();
-    match limits.check_units(&db, user_id, &second).await {
-        Err(Error::UnitsLimit { product_id, max_units: 20, retry_after_secs: 2 }) => {
-            assert_eq!(product_id, mugs.to_string());
-        }
-        other => panic!("21 mugs in flight: {other:?}"),
-    }
-    limits.release(second).await;
-    assert_eq!(counter(&keys, &format!("units:{user_id}:{mugs}")).await, Some(15));
-    assert_eq!(counter(&keys, &format!("units:{user_id}:{cups}")).await, Some(1));
-
-    // The first commits: its units now count from Postgres, for as long as the window keeps the order.
-    place(&test, user_id, &mugs.to_string(), 15).await;
-    limits.release(first).await;
-    assert_eq!(counter(&keys, &format!("units:{user_id}:{mugs}")).await, None);
-    let third = limits.admit(user_id, &[(mugs, 6)]).await.unwrap();
-    match limits.check_units(&db, user_id, &third).await {
-        Err(Error::UnitsLimit { retry_after_secs, .. }) => assert!(retry_after_secs > 2, "{retry_after_secs}"),
-        other => panic!("15 committed and 6 more: {other:?}"),
-    }
-    limits.release(third).await;
-    let fourth = limits.admit(user_id, &[(mugs, 5)]).await.unwrap();
-    limits.check_units(&db, user_id, &fourth).await.unwrap();
-    limits.release(fourth).await;
-}
-
-#[tokio::test]
-async fn with_redis_down_the_limits_fail_open_to_postgres() {
-    let test = TestDb::new("pc_orders").await;
-    let db = test.db();
-    let keys = TestKeys::new(&test.name);
+async fn with_redis_down_the_rate_fails_open() {
+    let keys = TestKeys::new(&format!("limits-{}", Uuid::new_v4().simple()));
     // Nothing listens on port 1.
     let down = Cache::connect("redis://127.0.0.1:1", Duration::from_millis(200)).unwrap();
-    let limits = limits(&keys, down, 1, 20);
-    let user_id = test.customer().await;
-    let mugs = Uuid::parse_str(&test.product(100).await).unwrap();
+    let limits = limits(&keys, down, &[("order_rate_limit", "1")]);
+    let user_id = Uuid::now_v7();
     for _ in 0..3 {
-        let claim = limits.admit(user_id, &[(mugs, 10)]).await.expect("uncounted, not refused");
-        limits.check_units(&db, user_id, &claim).await.unwrap();
-        limits.release(claim).await;
+        limits.admit(user_id, &[(Uuid::now_v7(), 10)]).await.expect("uncounted, not refused");
     }
-    place(&test, user_id, &mugs.to_string(), 15).await;
-    let claim = limits.admit(user_id, &[(mugs, 10)]).await.unwrap();
-    assert!(matches!(limits.check_units(&db, user_id, &claim).await, Err(Error::UnitsLimit { .. })));
-    limits.release(claim).await;
+}
+
+#[test]
+fn the_bridge_is_asked_for_the_configured_cap_and_its_refusal_is_a_units_limit() {
+    let keys = TestKeys::new("limits-cap");
+    let settings = [("order_max_units_per_product", "7"), ("order_units_window_secs", "3600")];
+    let limits = limits(&keys, keys.cache(), &settings);
+    assert_eq!(limits.units_cap(), UnitsCap { max_units_per_product: 7, window_secs: 3600 });
+    let over = UnitsCapExceeded { product_id: "p".to_owned(), retry_after_secs: 0 };
+    match limits.refused(Uuid::now_v7(), over) {
+        Error::UnitsLimit { product_id, max_units: 7, retry_after_secs: 1 } => assert_eq!(product_id, "p"),
+        other => panic!("{other:?}"),
+    }
 }

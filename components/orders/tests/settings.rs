@@ -12,7 +12,15 @@ use testkit::TestDb;
 async fn a_bad_limit_fails_check_config_and_placing_an_order_but_not_reading_orders() {
     let test = TestDb::new("orders_settings").await;
     let user_id = test.customer().await;
-    for (name, value) in [("order_rate_limit", "many"), ("order_units_window_secs", "-1"), ("redis_url", "not a url")] {
+    for (name, value) in [
+        ("order_rate_limit", "many"),
+        ("order_units_window_secs", "-1"),
+        // "-0" is zero (a bare "0" would be found in the problem's "status":500).
+        ("order_units_window_secs", "-0"),
+        ("order_units_window_secs", "315360001"),
+        ("order_max_units_per_product", "-3"),
+        ("redis_url", "not a url"),
+    ] {
         let config = Config::from_map(HashMap::from([
             ("db_url".to_owned(), test.url.clone()),
             ("redis_url".to_owned(), testkit::store::redis_url()),

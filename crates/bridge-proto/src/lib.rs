@@ -55,4 +55,6 @@ pub mod limits {
     pub const MAX_LINES: usize = 100;
     /// Most units of one product in one line or stock check.
     pub const MAX_QUANTITY: i32 = 1000;
+    /// Longest window of a reservation's units cap (10 years), in seconds.
+    pub const MAX_UNITS_CAP_WINDOW_SECS: i64 = 315_360_000;
 }

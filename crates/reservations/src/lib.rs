@@ -14,7 +14,9 @@
 //! the orders component, whose cancel statement includes [`release_on_cancel_ctes`] so that an order and its
 //! reservation change together or not at all. The one other statement that moves a reservation is the order
 //! write, `orders.place_order` (migration V53), which commits the held reservation as it writes the order.
-//! Every statement is one statement over kit's `Db` port, so it runs natively and on Spin alike. Products are
+//! Every statement is one statement over kit's `Db` port, so it runs natively and on Spin alike; reserving is
+//! the function `catalog.reserve_stock` (migration V55), which also applies a customer's [`UnitsCap`]: held and
+//! committed reservations are what a customer holds, so the cap needs no counter of its own. Products are
 //! locked in id order (`FOR UPDATE`) before their stock moves, so concurrent reservations, releases and sweeps
 //! cannot deadlock on them.
 
@@ -24,7 +26,7 @@ use kit::db::{Db, DbError, Value};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-pub use bridge_proto::limits::{MAX_LINES, MAX_QUANTITY};
+pub use bridge_proto::limits::{MAX_LINES, MAX_QUANTITY, MAX_UNITS_CAP_WINDOW_SECS};
 
 /// A line to reserve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +82,15 @@ pub enum Error {
         /// Units there are.
         in_stock: i32,
     },
+    /// The customer's recent reservations already hold the [`UnitsCap`] of a product, with this one.
+    #[error("product {product_id}: the units cap would be exceeded")]
+    OverCap {
+        /// The first such product, in id order.
+        product_id: Uuid,
+        /// Seconds until units of it may free up: until the oldest committed reservation of it leaves the
+        /// window when those alone are too many, otherwise 2 (held reservations end within seconds).
+        retry_after_secs: u64,
+    },
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -104,52 +115,36 @@ pub fn checked_lines(lines: &[Line]) -> Result<Vec<Line>, Error> {
     Ok(sorted)
 }
 
+/// The most units of each product one customer may hold in reservations (held or committed, not released)
+/// made within `window`: what a customer's recent orders may add up to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnitsCap {
+    /// Units of one product, 1 or more.
+    pub max_units: i64,
+    /// How far back reservations count.
+    pub window: Duration,
+}
+
 /// Reserves every line or none for `order_id`, held for `hold` (after which the sweeper gives the units back
 /// unless the order was written). Repeating the call for an order id that holds or committed a reservation
 /// takes nothing and answers its lines; for a released one it reserves again.
+///
+/// With a `user_id` and a `cap`, a reservation that would take the customer past the cap is refused
+/// ([`Error::OverCap`]); the customer's reservations take turns, so concurrent ones cannot pass it together
+/// (the function `catalog.reserve_stock`, migration V55). Without a `user_id` the cap does not apply.
 pub async fn reserve(
     db: &Db,
     order_id: Uuid,
     user_id: Option<Uuid>,
     lines: &[Line],
     hold: Duration,
+    cap: Option<UnitsCap>,
 ) -> Result<Reservation, Error> {
     let lines = checked_lines(lines)?;
     let wanted = serde_json::to_value(&lines).map_err(|e| DbError::Conversion(e.to_string()))?;
-    let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
-    // `existing` is read (and locked) first: an order id that holds units answers them and locks no product.
-    // `locked` reads each product's newest committed row under FOR UPDATE, so the verdict and the decrement
-    // see the same stock even while other orders commit.
-    const SQL: &str = "\
-        WITH wanted AS (SELECT w.product_id, w.quantity \
-                        FROM jsonb_to_recordset($3::jsonb) AS w(product_id uuid, quantity integer)), \
-        existing AS (SELECT r.state, r.lines FROM catalog.stock_reservations r WHERE r.order_id = $1 FOR UPDATE), \
-        locked AS (SELECT p.id, p.stock, p.active, p.name, p.price_cents, p.currency, w.quantity \
-                   FROM catalog.products p JOIN wanted w ON w.product_id = p.id \
-                   WHERE NOT EXISTS (SELECT 1 FROM existing e WHERE e.state <> 'released') \
-                   ORDER BY p.id FOR UPDATE OF p), \
-        verdict AS (SELECT (SELECT count(*) FROM locked) = (SELECT count(*) FROM wanted) \
-                           AND coalesce(bool_and(l.active AND l.stock >= l.quantity), false) AS ok, \
-                           coalesce(jsonb_agg(jsonb_build_object('product_id', l.id, 'quantity', l.quantity, \
-                               'name', l.name, 'unit_price_cents', l.price_cents, 'currency', l.currency) \
-                               ORDER BY l.id), '[]') AS lines \
-                    FROM locked l), \
-        claimed AS (INSERT INTO catalog.stock_reservations (order_id, user_id, state, lines, expires_at) \
-                    SELECT $1, $2, 'held', v.lines, now() + $4::int8 * interval '1 millisecond' FROM verdict v \
-                    WHERE v.ok AND NOT EXISTS (SELECT 1 FROM existing e WHERE e.state <> 'released') \
-                    ON CONFLICT (order_id) DO UPDATE SET state = 'held', user_id = EXCLUDED.user_id, \
-                        lines = EXCLUDED.lines, expires_at = EXCLUDED.expires_at, released_at = NULL, \
-                        updated_at = now() \
-                    WHERE catalog.stock_reservations.state = 'released' \
-                    RETURNING lines), \
-        taken AS (UPDATE catalog.products p SET stock = p.stock - l.quantity FROM locked l \
-                  WHERE p.id = l.id AND EXISTS (SELECT 1 FROM claimed) RETURNING p.id) \
-        SELECT (SELECT lines FROM claimed) AS claimed, \
-               (SELECT e.lines FROM existing e WHERE e.state <> 'released') AS existing, \
-               (SELECT count(*) FROM taken)::int8 AS taken, \
-               (SELECT coalesce(jsonb_agg(jsonb_build_object('product_id', w.product_id, 'wanted', w.quantity, \
-                    'in_stock', l.stock, 'active', l.active)), '[]') \
-                FROM wanted w LEFT JOIN locked l ON l.id = w.product_id) AS availability";
+    let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    const SQL: &str = "SELECT claimed_lines, existing_lines, over_cap, availability \
+                       FROM catalog.reserve_stock($1::uuid, $2::uuid, $3::jsonb, $4::int8, $5::int8, $6::int8)";
     #[derive(Deserialize)]
     struct Availability {
         product_id: Uuid,
@@ -158,21 +153,38 @@ pub async fn reserve(
         active: Option<bool>,
     }
     #[derive(Deserialize)]
+    struct OverCap {
+        product_id: Uuid,
+        retry_after_secs: i64,
+    }
+    #[derive(Deserialize)]
     struct Outcome {
-        claimed: Option<Vec<ReservedLine>>,
-        existing: Option<Vec<ReservedLine>>,
+        claimed_lines: Option<Vec<ReservedLine>>,
+        existing_lines: Option<Vec<ReservedLine>>,
+        over_cap: Option<OverCap>,
         availability: Vec<Availability>,
     }
-    let params = [order_id.into(), user_id.map_or(Value::Null, Value::from), Value::Jsonb(wanted), hold_ms.into()];
+    let params = [
+        order_id.into(),
+        user_id.map_or(Value::Null, Value::from),
+        Value::Jsonb(wanted),
+        millis(hold).into(),
+        cap.map_or(Value::Null, |cap| cap.max_units.into()),
+        cap.map_or(Value::Null, |cap| i64::try_from(cap.window.as_secs()).unwrap_or(i64::MAX).into()),
+    ];
     // A concurrent call for the same new order id may commit between this statement's snapshot and its insert:
     // then nothing was claimed or seen, and a second run sees that reservation.
     for _ in 0..2 {
         let outcome: Outcome = db.query_one(SQL, &params).await?;
-        if let Some(lines) = outcome.claimed {
+        if let Some(lines) = outcome.claimed_lines {
             return Ok(Reservation { newly_reserved: true, lines });
         }
-        if let Some(lines) = outcome.existing {
+        if let Some(lines) = outcome.existing_lines {
             return Ok(Reservation { newly_reserved: false, lines });
+        }
+        if let Some(over) = outcome.over_cap {
+            let retry_after_secs = u64::try_from(over.retry_after_secs).unwrap_or(1).max(1);
+            return Err(Error::OverCap { product_id: over.product_id, retry_after_secs });
         }
         for line in &outcome.availability {
             match (line.active, line.in_stock) {

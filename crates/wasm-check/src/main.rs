@@ -113,9 +113,9 @@ enum Role {
     BridgeDependency,
 }
 
-/// Interfaces the bridge dependency must export (any 0.1.x version).
+/// Interfaces the bridge dependency must export (any 0.2.x version, as `wit/bridge.wit` declares).
 const BRIDGE_EXPORTS: &[&str] =
-    &["pycommerce:bridge/catalog@0.1.", "pycommerce:bridge/accounts@0.1.", "pycommerce:bridge/events@0.1."];
+    &["pycommerce:bridge/catalog@0.2.", "pycommerce:bridge/accounts@0.2.", "pycommerce:bridge/events@0.2."];
 
 #[derive(Debug, Deserialize)]
 struct Manifest {
@@ -444,13 +444,20 @@ mod tests {
     #[test]
     fn a_dependency_must_export_the_bridge_interfaces() {
         let (engine, linker) = spin_like_host().unwrap();
-        let exports = r#"(instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c))
-                          (instance $a) (export "pycommerce:bridge/accounts@0.1.0" (instance $a))
-                          (instance $e) (export "pycommerce:bridge/events@0.1.0" (instance $e))"#;
-        let good = wat::parse_str(format!("(component {exports})")).unwrap();
+        let exports = |version: &str| {
+            format!(
+                r#"(component (instance $c) (export "pycommerce:bridge/catalog@{version}" (instance $c))
+                              (instance $a) (export "pycommerce:bridge/accounts@{version}" (instance $a))
+                              (instance $e) (export "pycommerce:bridge/events@{version}" (instance $e)))"#
+            )
+        };
+        let good = wat::parse_str(exports("0.2.0")).unwrap();
         assert_eq!(check_bytes(&engine, &linker, &good, Role::BridgeDependency, &[]).unwrap(), 0);
+        // A dependency built from the previous interface would not link with the components.
+        let previous = wat::parse_str(exports("0.1.0")).unwrap();
+        assert!(check_bytes(&engine, &linker, &previous, Role::BridgeDependency, &[]).is_err());
         let partial =
-            wat::parse_str(r#"(component (instance $c) (export "pycommerce:bridge/catalog@0.1.0" (instance $c)))"#)
+            wat::parse_str(r#"(component (instance $c) (export "pycommerce:bridge/catalog@0.2.0" (instance $c)))"#)
                 .unwrap();
         assert!(check_bytes(&engine, &linker, &partial, Role::BridgeDependency, &[]).is_err());
     }

@@ -26,7 +26,7 @@ pub async fn place(test: &TestDb, user_id: Uuid, product: &str, quantity: i32) -
     let db = test.db();
     let id = Uuid::now_v7();
     let line = Line { product_id: Uuid::parse_str(product).unwrap(), quantity };
-    reservations::reserve(&db, id, Some(user_id), &[line], Duration::from_secs(60)).await.unwrap();
+    reservations::reserve(&db, id, Some(user_id), &[line], Duration::from_secs(60), None).await.unwrap();
     let Inserted::Written(written) = store::insert(&db, &new_order(id, user_id, product, quantity)).await.unwrap()
     else {
         panic!("order {id} was not written");

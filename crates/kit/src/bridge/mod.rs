@@ -12,7 +12,9 @@ pub mod native;
 #[cfg(target_arch = "wasm32")]
 mod spin;
 
-pub use bridge_proto::catalog::v1::{CheckStockResponse, Product, ReserveStockResponse, ReservedLine, StockLine};
+pub use bridge_proto::catalog::v1::{
+    CheckStockResponse, Product, ReserveStockResponse, ReservedLine, StockLine, UnitsCap, UnitsCapExceeded,
+};
 pub use bridge_proto::users::v1::User;
 pub use bridge_proto::BridgeError;
 #[cfg(not(target_arch = "wasm32"))]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use bridge_proto::catalog::v1::product_service_client::ProductServiceClient;
 use bridge_proto::catalog::v1::{
     CheckStockRequest, CheckStockResponse, GetProductByIdRequest, Product, ReleaseStockRequest, ReserveStockRequest,
-    ReserveStockResponse, StockLine,
+    ReserveStockResponse, StockLine, UnitsCap,
 };
 use bridge_proto::events::v1::outbox_service_client::OutboxServiceClient;
 use bridge_proto::events::v1::PublishPendingRequest;
@@ -147,18 +147,21 @@ impl Bridge {
     }
 
     /// `ProductService.ReserveStock` (all or nothing; idempotent per `order_id`); with `user_id`, only for
-    /// an active user (NOT_FOUND otherwise), so placing an order takes one call.
+    /// an active user (PERMISSION_DENIED otherwise), so placing an order takes one call, and with a
+    /// `units_cap` only within it (`units_cap_exceeded` set otherwise, nothing reserved).
     pub async fn reserve_stock(
         &self,
         order_id: &str,
         user_id: Option<&str>,
         items: &[StockLine],
+        units_cap: Option<UnitsCap>,
     ) -> Result<ReserveStockResponse, BridgeError> {
         self.call("ReserveStock", |channel| async move {
             let request = ReserveStockRequest {
                 order_id: order_id.to_owned(),
                 user_id: user_id.unwrap_or_default().to_owned(),
                 items: items.to_vec(),
+                units_cap,
             };
             ProductServiceClient::new(channel)
                 .reserve_stock(self.request(request))

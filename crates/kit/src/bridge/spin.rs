@@ -3,7 +3,9 @@
 //! the caller's request id first, which the dependency sends as `x-request-id`; the dependency adds the
 //! token from `bridge_token` itself.
 
-use bridge_proto::catalog::v1::{CheckStockResponse, Product, ReserveStockResponse, ReservedLine, StockLine};
+use bridge_proto::catalog::v1::{
+    CheckStockResponse, Product, ReserveStockResponse, ReservedLine, StockLine, UnitsCap, UnitsCapExceeded,
+};
 use bridge_proto::users::v1::User;
 use bridge_proto::BridgeError;
 
@@ -82,18 +84,25 @@ impl Bridge {
     }
 
     /// `ProductService.ReserveStock` (all or nothing; idempotent per `order_id`); with `user_id`, only for
-    /// an active user (NOT_FOUND otherwise), so placing an order takes one call.
+    /// an active user (PERMISSION_DENIED otherwise), so placing an order takes one call, and with a
+    /// `units_cap` only within it (`units_cap_exceeded` set otherwise, nothing reserved).
     pub async fn reserve_stock(
         &self,
         order_id: &str,
         user_id: Option<&str>,
         items: &[StockLine],
+        units_cap: Option<UnitsCap>,
     ) -> Result<ReserveStockResponse, BridgeError> {
         let items: Vec<catalog::StockLine> = items
             .iter()
             .map(|line| catalog::StockLine { product_id: line.product_id.clone(), quantity: line.quantity })
             .collect();
-        let reservation = catalog::reserve_stock(&self.request_id, order_id, user_id.unwrap_or_default(), &items)?;
+        let units_cap = units_cap.map(|cap| catalog::UnitsCap {
+            max_units_per_product: cap.max_units_per_product,
+            window_secs: cap.window_secs,
+        });
+        let reservation =
+            catalog::reserve_stock(&self.request_id, order_id, user_id.unwrap_or_default(), &items, units_cap)?;
         Ok(ReserveStockResponse {
             newly_reserved: reservation.newly_reserved,
             lines: reservation
@@ -107,6 +116,9 @@ impl Bridge {
                     currency: line.currency,
                 })
                 .collect(),
+            units_cap_exceeded: reservation
+                .units_cap_exceeded
+                .map(|over| UnitsCapExceeded { product_id: over.product_id, retry_after_secs: over.retry_after_secs }),
         })
     }
 
