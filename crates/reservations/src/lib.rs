@@ -142,7 +142,7 @@ pub async fn reserve(
 ) -> Result<Reservation, Error> {
     let lines = checked_lines(lines)?;
     let wanted = serde_json::to_value(&lines).map_err(|e| DbError::Conversion(e.to_string()))?;
-    let millis = |duration: Duration| i64::try_from(duration.as_millis()).unwrap_or(i64::MAX);
+    let hold_ms = i64::try_from(hold.as_millis()).unwrap_or(i64::MAX);
     const SQL: &str = "SELECT claimed_lines, existing_lines, over_cap, availability \
                        FROM catalog.reserve_stock($1::uuid, $2::uuid, $3::jsonb, $4::int8, $5::int8, $6::int8)";
     #[derive(Deserialize)]
@@ -168,7 +168,7 @@ pub async fn reserve(
         order_id.into(),
         user_id.map_or(Value::Null, Value::from),
         Value::Jsonb(wanted),
-        millis(hold).into(),
+        hold_ms.into(),
         cap.map_or(Value::Null, |cap| cap.max_units.into()),
         cap.map_or(Value::Null, |cap| i64::try_from(cap.window.as_secs()).unwrap_or(i64::MAX).into()),
     ];
