@@ -182,7 +182,7 @@ impl Cache {
 }
 
 /// A duration in whole milliseconds for `PEXPIRE` / `SET ... PX` (at least 1: Redis refuses 0).
-pub fn expiry_millis(duration: Duration) -> i64 {
+fn expiry_millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).max(1)
 }
 
