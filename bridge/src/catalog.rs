@@ -156,13 +156,11 @@ fn units_cap(cap: bridge_proto::catalog::v1::UnitsCap) -> Result<reservations::U
     if cap.max_units_per_product < 1 {
         return Err(BridgeError::Invalid("units_cap.max_units_per_product must be at least 1".to_owned()));
     }
-    let window = u64::try_from(cap.window_secs)
-        .ok()
-        .filter(|secs| (1..=MAX_UNITS_CAP_WINDOW_SECS.unsigned_abs()).contains(secs))
-        .ok_or_else(|| {
-            BridgeError::Invalid(format!("units_cap.window_secs must be 1 to {MAX_UNITS_CAP_WINDOW_SECS}"))
-        })?;
-    Ok(reservations::UnitsCap { max_units: cap.max_units_per_product, window: Duration::from_secs(window) })
+    if !(1..=MAX_UNITS_CAP_WINDOW_SECS).contains(&cap.window_secs) {
+        return Err(BridgeError::Invalid(format!("units_cap.window_secs must be 1 to {MAX_UNITS_CAP_WINDOW_SECS}")));
+    }
+    let window = Duration::from_secs(cap.window_secs.unsigned_abs());
+    Ok(reservations::UnitsCap { max_units: cap.max_units_per_product, window })
 }
 
 #[tonic::async_trait]
