@@ -40,6 +40,21 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Postgres ~0.5 ms per order at 50 orders/s, for gauges a scrape reads every few seconds.
 const LAG_REFRESH: Duration = Duration::from_secs(1);
 
+/// Settings of a pass's transaction, sent before [`CLAIM`].
+///
+/// - `enable_bitmapscan = off`: the claim reads the unpublished rows by `outbox_unpublished_order_idx` in
+///   order. A published row's entry stays in that index until a vacuum, and a plain index scan marks such
+///   entries dead as it passes them, so the next pass skips them without reading their rows. The bitmap
+///   scan the planner prefers marks nothing: every pass read every row published since the last vacuum
+///   (5 ms of Postgres per pass after 13 600 orders with autovacuum off, at up to 20 passes a second).
+/// - `synchronous_commit = off`: marking rows published need not wait for the disk: a mark lost in a crash
+///   publishes its rows again, which consumers already deduplicate.
+pub const CLAIM_SETTINGS: &str = "SET LOCAL enable_bitmapscan = off; SET LOCAL synchronous_commit = off";
+
+/// The claim of a pass: up to `$1` unpublished rows, oldest first, locked, skipping rows another relay holds.
+pub const CLAIM: &str = "SELECT id, aggregate_id::text AS key, event_type, payload::text AS payload \
+     FROM orders.outbox WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED";
+
 /// How the relay runs.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
@@ -189,13 +204,8 @@ impl Relay {
         };
         let mut client = self.db.pool().get().await.map_err(|error| RelayError::Database(error.to_string()))?;
         let transaction = client.transaction().await?;
-        let rows = transaction
-            .query(
-                "SELECT id, aggregate_id::text AS key, event_type, payload::text AS payload FROM orders.outbox \
-                 WHERE published_at IS NULL ORDER BY created_at, id LIMIT $1 FOR UPDATE SKIP LOCKED",
-                &[&self.settings.batch_size],
-            )
-            .await?;
+        transaction.batch_execute(CLAIM_SETTINGS).await?;
+        let rows = transaction.query(CLAIM, &[&self.settings.batch_size]).await?;
         if rows.is_empty() {
             return Ok(Pass::default());
         }
@@ -263,14 +273,14 @@ impl Relay {
                 failed.append(&mut published);
             }
         }
-        // Marking rows published need not wait for the disk: a mark lost in a crash publishes its rows again,
-        // which consumers already deduplicate (see above).
-        transaction.batch_execute("SET LOCAL synchronous_commit = off").await?;
+        // One array, read by the primary key: without bitmap scans (`CLAIM_SETTINGS`) `id = ANY($1) OR
+        // id = ANY($2)` would read the whole table.
+        let attempted: Vec<uuid::Uuid> = published.iter().chain(&failed).copied().collect();
         transaction
             .execute(
                 "UPDATE orders.outbox SET attempts = attempts + 1, \
-                 published_at = CASE WHEN id = ANY($1) THEN now() END WHERE id = ANY($1) OR id = ANY($2)",
-                &[&published, &failed],
+                 published_at = CASE WHEN id = ANY($1) THEN now() END WHERE id = ANY($2)",
+                &[&published, &attempted],
             )
             .await?;
         transaction.commit().await?;
