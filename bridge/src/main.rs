@@ -123,8 +123,8 @@ struct ServeArgs {
     relay_poll_interval_ms: u64,
     /// Shortest time between the starts of two relay passes woken by new events, in milliseconds: under
     /// load, the events of that time are published together (an idle relay publishes at once). 250 ms:
-    /// at 50 orders/s the passes of 50 ms cost Postgres, the broker and the bridge 30–40 ms of CPU a second
-    /// more (docs/performance.md).
+    /// at 50 orders/s passes 50 ms apart cost Postgres, the broker and the bridge 30 ms of CPU a second
+    /// more, and more as the broker's store grows (docs/performance.md).
     #[arg(long, env = "BRIDGE_RELAY_PASS_SPACING_MS", default_value_t = 250)]
     relay_pass_spacing_ms: u64,
     #[command(flatten)]
