@@ -3,10 +3,11 @@
 //! `spin up`). Figures on Spin, and how they were taken, are in `docs/performance.md`.
 //!
 //! Scenarios, each for `LOAD_SECS` (default 10) seconds:
-//! - `GET /health/live` and `GET /products?limit=20` (a cache hit after one warm-up request) from
-//!   `LOAD_CLIENTS` (default 10) closed-loop clients, as `wrk -c10` would;
-//! - the same listing while orders are placed at `LOAD_ORDER_RATE` (default 50) per second, with its cache hit
-//!   ratio;
+//! - `GET /health/live` from `LOAD_CLIENTS` (default 10) closed-loop clients, as `wrk -c10` would;
+//! - `GET /products?limit=20` (a cache hit after one warm-up request) from as many clients, idle and while
+//!   orders are placed at `LOAD_ORDER_RATE` (default 50) per second, in `LOAD_ROUNDS` (default 3) alternating
+//!   pairs, with the cache hit ratio and the loaded rate's share of the idle one, per round and in all.
+//!   Alternating cancels the drift of a shared machine, which moves a single 10 s figure by several points;
 //! - `POST /auth/login` from one client (Argon2id dominates);
 //! - `POST /orders` offered at `LOAD_ORDERS_PER_SEC` (default 100) per second, evenly spaced, by 4 clients,
 //!   open loop: a client whose answer is late skips its missed slots, so the achieved rate shows when the
@@ -33,6 +34,8 @@ const PASSWORD: &str = "benchmark password 1";
 const LISTING: &str = "/products?limit=20";
 /// Clients placing orders (each its own customer, so per-customer limits spread).
 const ORDER_CLIENTS: usize = 4;
+/// Pause after a loaded round, longer than the relay's pass spacing and the consumer's batching.
+const SETTLE: Duration = Duration::from_secs(1);
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|value| value.parse().ok()).unwrap_or(default)
@@ -54,6 +57,22 @@ impl Samples {
         self.hits += other.hits;
     }
 
+    /// Adds `other` and its duration: for scenarios run in several rounds.
+    fn merge_timed(&mut self, other: Samples) {
+        self.elapsed += other.elapsed;
+        self.merge(other);
+    }
+
+    /// Answered requests per second.
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64().max(f64::MIN_POSITIVE)
+    }
+
+    /// Cache hits among the answered requests, in percent.
+    fn hit_ratio(&self) -> f64 {
+        100.0 * self.hits as f64 / self.latencies.len().max(1) as f64
+    }
+
     fn print(mut self, name: &str, extra: &str) {
         self.latencies.sort();
         let n = self.latencies.len();
@@ -61,7 +80,7 @@ impl Samples {
         let ms = |d: Option<Duration>| d.map_or("-".to_owned(), |d| format!("{:.2} ms", d.as_secs_f64() * 1000.0));
         println!(
             "{name:<44} {:>8.0} rps  p50 {:>9}  p99 {:>9}  n={n:<6} failed={:<4} {extra}",
-            n as f64 / self.elapsed.as_secs_f64(),
+            self.rate(),
             ms(at(0.50)),
             ms(at(0.99)),
             self.failures
@@ -194,6 +213,7 @@ async fn main() {
     let seconds = Duration::from_secs(env_u64("LOAD_SECS", 10));
     let clients = env_u64("LOAD_CLIENTS", 10) as usize;
     let background_rate = env_u64("LOAD_ORDER_RATE", 50);
+    let rounds = env_u64("LOAD_ROUNDS", 3).max(1);
     let order_rate = env_u64("LOAD_ORDERS_PER_SEC", 100);
     let lifted = [("order_rate_limit", "1000000"), ("order_max_units_per_product", "1000000")];
     let app = if e2e::is_external() { spawn_app().await } else { spawn_local_app_with(&lifted).await };
@@ -215,24 +235,34 @@ async fn main() {
         .print("GET /health/live", "");
 
     app.get(LISTING).await;
-    let listing = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
-    let ratio = format!("hits {:.1} %", 100.0 * listing.hits as f64 / listing.latencies.len().max(1) as f64);
-    listing.print("GET /products?limit=20 (cached)", &ratio);
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let orders = {
-        let (load, customers, order, stop) = (load.clone(), customers.clone(), order.clone(), Arc::clone(&stop));
-        tokio::spawn(async move { place_orders(&load, &customers, &order, background_rate, stop).await })
-    };
-    let listing = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
-    stop.store(true, Ordering::Relaxed);
-    let placed = orders.await.unwrap_or_default();
-    let ratio = format!(
-        "hits {:.1} %, orders {:.1}/s",
-        100.0 * listing.hits as f64 / listing.latencies.len().max(1) as f64,
-        placed.latencies.len() as f64 / placed.elapsed.as_secs_f64()
+    let (mut idle, mut loaded, mut placed) = (Samples::default(), Samples::default(), Samples::default());
+    let mut shares = Vec::new();
+    for _ in 0..rounds {
+        let alone = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
+        let stop = Arc::new(AtomicBool::new(false));
+        let orders = {
+            let (load, customers, order, stop) = (load.clone(), customers.clone(), order.clone(), Arc::clone(&stop));
+            tokio::spawn(async move { place_orders(&load, &customers, &order, background_rate, stop).await })
+        };
+        let beside = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
+        stop.store(true, Ordering::Relaxed);
+        placed.merge_timed(orders.await.unwrap_or_default());
+        shares.push(format!("{:.0} %", 100.0 * beside.rate() / alone.rate().max(f64::MIN_POSITIVE)));
+        idle.merge_timed(alone);
+        loaded.merge_timed(beside);
+        // The relay and the analytics consumer finish the last orders' work before the next idle round.
+        tokio::time::sleep(SETTLE).await;
+    }
+    let share = 100.0 * loaded.rate() / idle.rate().max(f64::MIN_POSITIVE);
+    let hits = idle.hit_ratio();
+    idle.print("GET /products?limit=20 (cached)", &format!("hits {hits:.1} %"));
+    let extra = format!(
+        "hits {:.1} %, orders {:.1}/s, {share:.0} % of idle (rounds {})",
+        loaded.hit_ratio(),
+        placed.rate(),
+        shares.join(", ")
     );
-    listing.print(&format!("GET /products?limit=20 with {background_rate} orders/s"), &ratio);
+    loaded.print(&format!("GET /products?limit=20 with {background_rate} orders/s"), &extra);
 
     let email = Arc::new(login_email);
     closed_loop(&load, 1, seconds, move |c| {
