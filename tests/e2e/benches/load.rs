@@ -7,7 +7,10 @@
 //! - `GET /products?limit=20` (a cache hit after one warm-up request) from as many clients, idle and while
 //!   orders are placed at `LOAD_ORDER_RATE` (default 50) per second, in `LOAD_ROUNDS` (default 3) alternating
 //!   pairs, with the cache hit ratio and the loaded rate's share of the idle one, per round and in all.
-//!   Alternating cancels the drift of a shared machine, which moves a single 10 s figure by several points;
+//!   Alternating cancels the drift of a shared machine, which moves a single 10 s figure by several points.
+//!   Each round's orders come from customers registered for it: the units cap reads a customer's
+//!   reservations of the last 24 h, so a few customers placing thousands of orders would make each order
+//!   dearer than the last, which a shop's many customers do not;
 //! - `POST /auth/login` from one client (Argon2id dominates);
 //! - `POST /orders` offered at `LOAD_ORDERS_PER_SEC` (default 100) per second, evenly spaced, by 4 clients,
 //!   open loop: a client whose answer is late skips its missed slots, so the achieved rate shows when the
@@ -19,7 +22,8 @@
 //! ```
 //! A running system must let one customer place that many orders: start it with
 //! `SPIN_VARIABLE_ORDER_RATE_LIMIT=1000000 SPIN_VARIABLE_ORDER_MAX_UNITS_PER_PRODUCT=1000000` (devhost here
-//! gets those settings itself). Registering its 5 customers needs `registrations_per_address` ≥ 5 left.
+//! gets those settings itself). Registering its customers (4 a round, 4 for `POST /orders` and one to log in)
+//! needs `registrations_per_address` ≥ 4 × `LOAD_ROUNDS` + 5 left.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -174,6 +178,16 @@ async fn place_orders(
     collect(workers, started).await
 }
 
+/// [`ORDER_CLIENTS`] newly registered customers' access tokens.
+async fn register_customers(app: &App) -> Vec<String> {
+    let mut tokens = Vec::with_capacity(ORDER_CLIENTS);
+    for _ in 0..ORDER_CLIENTS {
+        let registered = app.register(&app.unique_email(), PASSWORD).await;
+        tokens.push(registered["access_token"].as_str().unwrap_or_default().to_owned());
+    }
+    tokens
+}
+
 /// A product with plenty of stock, for the order scenarios; its id.
 async fn bench_product(app: &App) -> String {
     let sku = format!("LOAD-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
@@ -221,11 +235,6 @@ async fn main() {
 
     let product = bench_product(&app).await;
     let order = json!({ "items": [{ "product_id": product, "quantity": 1 }] });
-    let mut customers = Vec::new();
-    for _ in 0..=ORDER_CLIENTS {
-        let registered = app.register(&app.unique_email(), PASSWORD).await;
-        customers.push(registered["access_token"].as_str().unwrap_or_default().to_owned());
-    }
     let login_email = app.unique_email();
     app.register(&login_email, PASSWORD).await;
 
@@ -238,6 +247,7 @@ async fn main() {
     let (mut idle, mut loaded, mut placed) = (Samples::default(), Samples::default(), Samples::default());
     let mut shares = Vec::new();
     for _ in 0..rounds {
+        let customers = register_customers(&app).await;
         let alone = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
         let stop = Arc::new(AtomicBool::new(false));
         let orders = {
@@ -279,7 +289,8 @@ async fn main() {
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let placed = place_orders(&load, &customers[1..], &order, order_rate, stop).await;
+    let customers = register_customers(&app).await;
+    let placed = place_orders(&load, &customers, &order, order_rate, stop).await;
     let _ = timer.await;
     placed.print(&format!("POST /orders, {order_rate}/s offered, {ORDER_CLIENTS} clients"), "");
 }
