@@ -281,6 +281,7 @@ async fn main() {
     .await
     .print("POST /auth/login (1 client)", "");
 
+    let customers = register_customers(&app).await;
     let stop = Arc::new(AtomicBool::new(false));
     let timer = {
         let stop = Arc::clone(&stop);
@@ -289,7 +290,6 @@ async fn main() {
             stop.store(true, Ordering::Relaxed);
         })
     };
-    let customers = register_customers(&app).await;
     let placed = place_orders(&load, &customers, &order, order_rate, stop).await;
     let _ = timer.await;
     placed.print(&format!("POST /orders, {order_rate}/s offered, {ORDER_CLIENTS} clients"), "");
