@@ -251,7 +251,7 @@ async fn main() {
         let alone = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
         let stop = Arc::new(AtomicBool::new(false));
         let orders = {
-            let (load, customers, order, stop) = (load.clone(), customers.clone(), order.clone(), Arc::clone(&stop));
+            let (load, order, stop) = (load.clone(), order.clone(), Arc::clone(&stop));
             tokio::spawn(async move { place_orders(&load, &customers, &order, background_rate, stop).await })
         };
         let beside = closed_loop(&load, clients, seconds, |c| c.request(Method::GET, LISTING)).await;
